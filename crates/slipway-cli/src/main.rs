@@ -1,0 +1,88 @@
+//! `slipway`: the command-line tool (SPEC §6). Thin: parses arguments, calls the core crates,
+//! and prints. Exit codes: 0 success, 1 the deployment failed, 2 bad input, 3 cloud or
+//! infrastructure error, 130 cancelled.
+
+mod exit;
+mod load;
+mod plan_cmd;
+mod validate_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Getting started:
+  slipway validate assets/examples/web-with-db.slipway.yaml
+  slipway plan assets/examples/web-with-db.slipway.yaml --cloud local
+
+Exit codes:
+  0    success
+  1    the deployment ran and failed (a recipe or test failed)
+  2    bad input (file, arguments)
+  3    a cloud or infrastructure error
+  130  cancelled
+
+Recipe files are described in SPEC §2; editors can use assets/schema/slipway-v1.schema.json.";
+
+/// Design deployments as recipe files, check them, and see what a launch would do.
+#[derive(Parser, Debug)]
+#[command(name = "slipway", version, about, after_help = AFTER_HELP, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a recipe file and list every problem with file:line:column (exit 2 if any)
+    Validate {
+        /// The recipe file (*.slipway.yaml)
+        file: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Show what a run would create and in what order, without creating anything
+    Plan {
+        /// The recipe file (*.slipway.yaml)
+        file: PathBuf,
+        #[command(flatten)]
+        placement: PlacementArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Print JSON (one object per line) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct PlacementArgs {
+    /// The cloud for every node that does not name one (default: local)
+    #[arg(long, value_name = "C")]
+    pub cloud: Option<String>,
+    /// Place one node on a cloud, winning over the file: --node-cloud web=ec2
+    #[arg(long = "node-cloud", value_name = "NODE=C")]
+    pub node_cloud: Vec<String>,
+    /// Give an input a value: --set web.db_port=5433 (repeatable)
+    #[arg(long = "set", value_name = "NODE.INPUT=VALUE")]
+    pub set: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Validate { file, output } => validate_cmd::run(&file, output.json),
+        Command::Plan {
+            file,
+            placement,
+            output,
+        } => plan_cmd::run(&file, &placement, output.json),
+    };
+    ExitCode::from(code as u8)
+}
