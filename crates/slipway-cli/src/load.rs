@@ -23,7 +23,11 @@ pub fn load(file: &Path, opts: &ValidateOptions) -> Result<Loaded, String> {
         )
     })?;
     let checked = slipway_recipe::check(&text, opts);
-    Ok(Loaded { display, text, checked })
+    Ok(Loaded {
+        display,
+        text,
+        checked,
+    })
 }
 
 impl Loaded {
@@ -33,7 +37,12 @@ impl Loaded {
 
     /// Prints every problem to stderr, then a one-line summary if any is an error.
     pub fn print_problems(&self) {
-        let errors = self.checked.diagnostics.iter().filter(|d| d.is_error()).count();
+        let errors = self
+            .checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .count();
         let warnings = self.checked.diagnostics.len() - errors;
         for d in &self.checked.diagnostics {
             eprintln!("{}\n", self.render(d));
@@ -44,7 +53,11 @@ impl Loaded {
                 self.display,
                 errors,
                 plural(errors),
-                if warnings > 0 { format!(", {warnings} warning{}", plural(warnings)) } else { String::new() }
+                if warnings > 0 {
+                    format!(", {warnings} warning{}", plural(warnings))
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -72,7 +85,8 @@ pub fn options(p: &PlacementArgs) -> Result<ValidateOptions, String> {
         opts.node_clouds.insert(node.to_string(), cloud.to_string());
     }
     for s in &p.set {
-        opts.sets.push(SetValue::parse(s).map_err(|e| format!("--set: {e}"))?);
+        opts.sets
+            .push(SetValue::parse(s).map_err(|e| format!("--set: {e}"))?);
     }
     Ok(opts)
 }

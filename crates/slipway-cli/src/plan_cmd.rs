@@ -112,8 +112,14 @@ pub fn plan_text(display: &str, recipe: &Recipe, plan: &Plan) -> String {
     let w = plan.by_node.keys().map(String::len).max().unwrap_or(4);
     for (node, ids) in &plan.by_node {
         let n = &recipe.deployment.nodes[node];
-        let names: Vec<&str> = ids.iter().map(|&i| plan.instances[i].name.as_str()).collect();
-        let cloud = ids.first().map(|&i| plan.instances[i].cloud.as_str()).unwrap_or("-");
+        let names: Vec<&str> = ids
+            .iter()
+            .map(|&i| plan.instances[i].name.as_str())
+            .collect();
+        let cloud = ids
+            .first()
+            .map(|&i| plan.instances[i].cloud.as_str())
+            .unwrap_or("-");
         let _ = writeln!(
             out,
             "  {node:<w$}  {} × {}  on {cloud}: {}",
@@ -125,8 +131,16 @@ pub fn plan_text(display: &str, recipe: &Recipe, plan: &Plan) -> String {
     if !plan.wires.is_empty() {
         let _ = writeln!(out, "\nWires ({}):", plan.wires.len());
         for wire in &plan.wires {
-            let from: Vec<&str> = wire.from_instances.iter().map(|&i| plan.instances[i].name.as_str()).collect();
-            let joined = if from.len() > 1 { ", joined by `,`" } else { "" };
+            let from: Vec<&str> = wire
+                .from_instances
+                .iter()
+                .map(|&i| plan.instances[i].name.as_str())
+                .collect();
+            let joined = if from.len() > 1 {
+                ", joined by `,`"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "  {}.{} ← {}  (from {}{joined})",
@@ -137,7 +151,10 @@ pub fn plan_text(display: &str, recipe: &Recipe, plan: &Plan) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\nSteps by earliest start (each step estimated at 1 unit):");
+    let _ = writeln!(
+        out,
+        "\nSteps by earliest start (each step estimated at 1 unit):"
+    );
     for (t, ids) in plan.waves() {
         let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
         for &id in &ids {
@@ -154,7 +171,11 @@ pub fn plan_text(display: &str, recipe: &Recipe, plan: &Plan) -> String {
             .collect();
         let _ = writeln!(out, "  t={t:<4} {}", parts.join("; "));
     }
-    let path: Vec<String> = plan.critical_path.iter().map(|&s| plan.step_name(s)).collect();
+    let path: Vec<String> = plan
+        .critical_path
+        .iter()
+        .map(|&s| plan.step_name(s))
+        .collect();
     let _ = writeln!(
         out,
         "\nCritical path ({} step{}, lower bound {} unit{}):\n  {}",

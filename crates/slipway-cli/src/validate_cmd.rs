@@ -12,7 +12,10 @@ pub fn run(file: &Path, json: bool) -> i32 {
         Ok(l) => l,
         Err(msg) => {
             if json {
-                println!("{}", serde_json::json!({ "file": file.display().to_string(), "valid": false, "error": msg }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "file": file.display().to_string(), "valid": false, "error": msg })
+                );
             } else {
                 eprintln!("error: {msg}");
             }

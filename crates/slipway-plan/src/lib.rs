@@ -110,7 +110,11 @@ pub struct CycleError {
 
 impl std::fmt::Display for CycleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the steps wait for each other in a cycle (through {})", self.step)
+        write!(
+            f,
+            "the steps wait for each other in a cycle (through {})",
+            self.step
+        )
     }
 }
 
@@ -130,21 +134,29 @@ impl Plan {
     ) -> Result<Plan, CycleError> {
         let mut instances = Vec::new();
         let mut steps: Vec<Step> = Vec::new();
-        let mut by_node: IndexMap<String, Vec<InstanceId>> = IndexMap::with_capacity(recipe.deployment.nodes.len());
+        let mut by_node: IndexMap<String, Vec<InstanceId>> =
+            IndexMap::with_capacity(recipe.deployment.nodes.len());
         // Per node: which of its step kinds produce outputs and which read wires.
         let mut shape: HashMap<&str, (StepKind, Option<StepKind>)> = HashMap::new();
 
         for (nname, node) in &recipe.deployment.nodes {
             let component = recipe.components.get(&node.component);
-            let image = component
-                .and_then(|c| recipe.images.get(slipway_recipe::model::split_image_ref(&c.image).0));
+            let image = component.and_then(|c| {
+                recipe
+                    .images
+                    .get(slipway_recipe::model::split_image_ref(&c.image).0)
+            });
             let present = |kind: StepKind| -> bool {
                 match kind {
                     StepKind::Provision => true,
                     StepKind::PreInstall => image.is_some_and(|i| i.recipes.pre_install.is_some()),
                     StepKind::Packages => image.is_some_and(|i| !i.recipes.packages.is_empty()),
-                    StepKind::PostInstall => image.is_some_and(|i| i.recipes.post_install.is_some()),
-                    StepKind::Deployment => component.is_some_and(|c| c.recipes.deployment.is_some()),
+                    StepKind::PostInstall => {
+                        image.is_some_and(|i| i.recipes.post_install.is_some())
+                    }
+                    StepKind::Deployment => {
+                        component.is_some_and(|c| c.recipes.deployment.is_some())
+                    }
                     StepKind::Reporting => component.is_some_and(|c| c.recipes.reporting.is_some()),
                 }
             };
@@ -187,16 +199,30 @@ impl Plan {
             }
         }
 
-        let step_of = |instances: &[Instance], steps: &[Step], inst: InstanceId, kind: StepKind| -> Option<StepId> {
-            instances[inst].steps.iter().copied().find(|&s| steps[s].kind == kind)
+        let step_of = |instances: &[Instance],
+                       steps: &[Step],
+                       inst: InstanceId,
+                       kind: StepKind|
+         -> Option<StepId> {
+            instances[inst]
+                .steps
+                .iter()
+                .copied()
+                .find(|&s| steps[s].kind == kind)
         };
 
         let mut wires = Vec::new();
         for (nname, node) in &recipe.deployment.nodes {
             for (input, value) in &node.inputs {
-                let InputValue::Wire { from } = value else { continue };
-                let Some(w) = WireRef::parse(from) else { continue };
-                let Some(src_ids) = by_node.get(&w.node) else { continue };
+                let InputValue::Wire { from } = value else {
+                    continue;
+                };
+                let Some(w) = WireRef::parse(from) else {
+                    continue;
+                };
+                let Some(src_ids) = by_node.get(&w.node) else {
+                    continue;
+                };
                 let from_instances: Vec<InstanceId> = match w.index {
                     Some(i) => src_ids.get(i as usize - 1).copied().into_iter().collect(),
                     None => src_ids.clone(),
@@ -209,7 +235,9 @@ impl Plan {
                 };
                 if let (Some(src_kind), Some(reader)) = (src_kind, shape[nname.as_str()].1) {
                     for &consumer in &by_node[nname] {
-                        let Some(dst) = step_of(&instances, &steps, consumer, reader) else { continue };
+                        let Some(dst) = step_of(&instances, &steps, consumer, reader) else {
+                            continue;
+                        };
                         for &producer in &from_instances {
                             if let Some(src) = step_of(&instances, &steps, producer, src_kind) {
                                 if !steps[dst].after.contains(&src) {
@@ -369,7 +397,11 @@ deployment:
     fn steps_wait_only_for_what_they_read() {
         let plan = Plan::build(&recipe(THREE_TIER), &ValidateOptions::default()).unwrap();
         assert_eq!(plan.instances.len(), 4);
-        let names: Vec<String> = plan.critical_path.iter().map(|&s| plan.step_name(s)).collect();
+        let names: Vec<String> = plan
+            .critical_path
+            .iter()
+            .map(|&s| plan.step_name(s))
+            .collect();
         // provision → pre_install → db deployment → web deployment → test deployment → reporting
         assert_eq!(plan.lower_bound, 6.0);
         assert_eq!(names.last().unwrap(), "test.1 reporting");
@@ -383,10 +415,23 @@ deployment:
             .collect();
         assert_eq!(pre, vec![1.0; 4]);
         // The test deployment waits for both web deployments, not for the db's reporting.
-        let test_dep = plan.steps.iter().position(|s| s.kind == StepKind::Deployment && plan.instances[s.instance].node == "test").unwrap();
-        let mut waits: Vec<String> = plan.steps[test_dep].after.iter().map(|&a| plan.step_name(a)).collect();
+        let test_dep = plan
+            .steps
+            .iter()
+            .position(|s| {
+                s.kind == StepKind::Deployment && plan.instances[s.instance].node == "test"
+            })
+            .unwrap();
+        let mut waits: Vec<String> = plan.steps[test_dep]
+            .after
+            .iter()
+            .map(|&a| plan.step_name(a))
+            .collect();
         waits.sort();
-        assert_eq!(waits, ["test.1 pre_install", "web.1 deployment", "web.2 deployment"]);
+        assert_eq!(
+            waits,
+            ["test.1 pre_install", "web.1 deployment", "web.2 deployment"]
+        );
     }
 
     #[test]
@@ -400,16 +445,27 @@ deployment:
 
     #[test]
     fn estimates_shape_the_critical_path() {
-        let plan = Plan::build_with(&recipe(THREE_TIER), &ValidateOptions::default(), |inst, kind| {
-            if inst.name == "web.2" && kind == StepKind::PreInstall {
-                10.0
-            } else {
-                1.0
-            }
-        })
+        let plan = Plan::build_with(
+            &recipe(THREE_TIER),
+            &ValidateOptions::default(),
+            |inst, kind| {
+                if inst.name == "web.2" && kind == StepKind::PreInstall {
+                    10.0
+                } else {
+                    1.0
+                }
+            },
+        )
         .unwrap();
-        let names: Vec<String> = plan.critical_path.iter().map(|&s| plan.step_name(s)).collect();
-        assert!(names.contains(&"web.2 pre_install".to_string()), "{names:?}");
+        let names: Vec<String> = plan
+            .critical_path
+            .iter()
+            .map(|&s| plan.step_name(s))
+            .collect();
+        assert!(
+            names.contains(&"web.2 pre_install".to_string()),
+            "{names:?}"
+        );
         assert_eq!(plan.lower_bound, 1.0 + 10.0 + 1.0 + 1.0 + 1.0);
     }
 }

@@ -14,7 +14,7 @@ pub struct Pos {
     pub len: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -62,18 +62,37 @@ codes! {
     RedundantDefault => "redundant-default",
 }
 
+/// How a diagnostic crosses the IPC boundary and appears in `--json` output.
+#[derive(Clone, Debug, Serialize, ts_rs::TS)]
+pub struct DiagnosticView {
+    pub severity: Severity,
+    /// A stable code such as `unknown-key`.
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Dotted model path, such as `deployment.nodes.web.inputs.db_host`.
+    pub path: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl From<&Diagnostic> for DiagnosticView {
+    fn from(d: &Diagnostic) -> Self {
+        DiagnosticView {
+            severity: d.severity,
+            code: d.code.as_str().to_string(),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+            path: d.path.clone(),
+            line: d.pos.map(|p| p.line),
+            column: d.pos.map(|p| p.col),
+        }
+    }
+}
+
 impl Serialize for Diagnostic {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Diagnostic", 7)?;
-        st.serialize_field("severity", &self.severity)?;
-        st.serialize_field("code", self.code.as_str())?;
-        st.serialize_field("message", &self.message)?;
-        st.serialize_field("hint", &self.hint)?;
-        st.serialize_field("path", &self.path)?;
-        st.serialize_field("line", &self.pos.map(|p| p.line))?;
-        st.serialize_field("column", &self.pos.map(|p| p.col))?;
-        st.end()
+        DiagnosticView::from(self).serialize(s)
     }
 }
 
@@ -171,11 +190,18 @@ impl Diagnostic {
 
 /// Sorts problems by position (unpositioned last), keeping the discovery order for ties.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by_key(|d| d.pos.map(|p| (p.line, p.col)).unwrap_or((u32::MAX, u32::MAX)));
+    diags.sort_by_key(|d| {
+        d.pos
+            .map(|p| (p.line, p.col))
+            .unwrap_or((u32::MAX, u32::MAX))
+    });
 }
 
 /// The closest candidate to a misspelt name, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(name, c);

@@ -35,7 +35,9 @@ fn write_entry(out: &mut String, indent: usize, key: &str, value: &Value) {
         Value::Object(map) if map.is_empty() => out.push_str(" {}\n"),
         Value::Array(items) if items.is_empty() => out.push_str(" []\n"),
         Value::Object(_) | Value::Array(_) => {
-            if let Some(flow) = flow(value).filter(|f| indent + key.len() + 2 + f.len() <= FLOW_WIDTH) {
+            if let Some(flow) =
+                flow(value).filter(|f| indent + key.len() + 2 + f.len() <= FLOW_WIDTH)
+            {
                 out.push(' ');
                 out.push_str(&flow);
                 out.push('\n');
@@ -213,8 +215,10 @@ fn is_plain_safe(s: &str, in_flow: bool) -> bool {
     }
     // Words YAML would read as null, booleans or numbers stay strings only when quoted.
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n")
-        || lower.parse::<f64>().is_ok()
+    if matches!(
+        lower.as_str(),
+        "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+    ) || lower.parse::<f64>().is_ok()
         || lower.starts_with("0x")
         || lower.starts_with("0o")
         || lower.starts_with(".inf")
@@ -225,7 +229,13 @@ fn is_plain_safe(s: &str, in_flow: bool) -> bool {
         return false;
     }
     let first = s.chars().next().expect("non-empty");
-    if !(first.is_ascii_alphanumeric() || first == '/' || first == '.' || first == '_' || first == '$' || first == '(') {
+    if !(first.is_ascii_alphanumeric()
+        || first == '/'
+        || first == '.'
+        || first == '_'
+        || first == '$'
+        || first == '(')
+    {
         return false;
     }
     if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
@@ -233,7 +243,27 @@ fn is_plain_safe(s: &str, in_flow: bool) -> bool {
     }
     s.chars().all(|c| {
         c.is_ascii_alphanumeric()
-            || matches!(c, ' ' | '-' | '_' | '.' | '/' | ':' | '@' | '+' | '=' | '$' | '(' | ')' | '<' | '>' | '~' | '^' | '!' | ';' | '?')
+            || matches!(
+                c,
+                ' ' | '-'
+                    | '_'
+                    | '.'
+                    | '/'
+                    | ':'
+                    | '@'
+                    | '+'
+                    | '='
+                    | '$'
+                    | '('
+                    | ')'
+                    | '<'
+                    | '>'
+                    | '~'
+                    | '^'
+                    | '!'
+                    | ';'
+                    | '?'
+            )
             || (!in_flow && matches!(c, ',' | '[' | ']'))
     }) && !(in_flow && s.contains(['{', '}']))
 }
@@ -249,7 +279,12 @@ fn quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{a0}') => {
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{a0}'
+                ) =>
+            {
                 out.push_str(&format!("\\u{:04x}", c as u32))
             }
             c => out.push(c),

@@ -11,7 +11,7 @@ mod parse;
 mod validate;
 mod yaml;
 
-pub use diagnostic::{Code, Diagnostic, Pos, Severity};
+pub use diagnostic::{Code, Diagnostic, DiagnosticView, Pos, Severity};
 pub use emit::to_yaml;
 pub use model::*;
 pub use parse::SourceMap;
@@ -80,4 +80,39 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("schema serialises");
     text.push('\n');
     text
+}
+
+/// TypeScript declarations of every type of this crate that crosses the IPC boundary, in
+/// dependency order. `ui/src/bindings/recipe.ts` is this text; a test fails when it is stale.
+pub fn typescript_bindings() -> String {
+    use ts_rs::TS;
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        Recipe::decl(&cfg),
+        Image::decl(&cfg),
+        CloudImage::decl(&cfg),
+        ImageRecipes::decl(&cfg),
+        Component::decl(&cfg),
+        InputSpec::decl(&cfg),
+        OutputSpec::decl(&cfg),
+        ComponentRecipes::decl(&cfg),
+        KeepRunning::decl(&cfg),
+        Deployment::decl(&cfg),
+        Node::decl(&cfg),
+        InputValue::decl(&cfg),
+        Position::decl(&cfg),
+        Severity::decl(&cfg),
+        DiagnosticView::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types of crates/slipway-recipe by its `bindings` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-recipe --test generated` instead.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
 }

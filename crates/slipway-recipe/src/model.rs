@@ -7,6 +7,7 @@
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The only format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -15,7 +16,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const BUILT_IN_PARAMETERS: &[&str] = &["hostname", "instance_id", "index", "node", "cloud"];
 
 /// Driver kinds that create machines from an image and so need a `clouds:` entry on the image.
-pub const KINDS_NEEDING_IMAGE: &[&str] = &["docker", "ec2", "openstack", "gce", "hetzner", "libvirt"];
+pub const KINDS_NEEDING_IMAGE: &[&str] =
+    &["docker", "ec2", "openstack", "gce", "hetzner", "libvirt"];
 
 /// Every driver kind this build knows the name of.
 pub const DRIVER_KINDS: &[&str] = &[
@@ -30,7 +32,7 @@ pub const DRIVER_KINDS: &[&str] = &[
 ];
 
 /// A self-contained, shareable recipe file: a deployment plus every image and component it uses.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Slipway recipe file, format version 1")]
 pub struct Recipe {
@@ -62,7 +64,10 @@ pub const MODULE_NAME_PATTERN: &str = "^[a-z][a-z0-9_-]*$";
 /// Names of inputs, exported to the environment as they are.
 pub const INPUT_NAME_PATTERN: &str = "^[a-z_][a-z0-9_]*$";
 
-fn named_map<T: JsonSchema>(generator: &mut schemars::SchemaGenerator, pattern: &str) -> schemars::Schema {
+fn named_map<T: JsonSchema>(
+    generator: &mut schemars::SchemaGenerator,
+    pattern: &str,
+) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
         "propertyNames": { "pattern": pattern },
@@ -79,7 +84,7 @@ fn input_map<T: JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schema
 }
 
 /// A cloud-agnostic base machine.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,7 +100,7 @@ pub struct Image {
 }
 
 /// How an image is realised on one cloud.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct CloudImage {
     /// The cloud's image id (an AMI id, a Docker image reference, …).
@@ -107,7 +112,7 @@ pub struct CloudImage {
 }
 
 /// Recipes that turn the base machine into the image, run before any deployment recipe.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ImageRecipes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +131,7 @@ impl ImageRecipes {
 }
 
 /// One machine role built on an image.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Component {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,7 +150,7 @@ pub struct Component {
 }
 
 /// An input parameter of a component, passed to its recipes as an environment variable.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,7 +172,7 @@ pub struct InputSpec {
 }
 
 /// An output parameter, set by a recipe through `$SLIPWAY_OUTPUT`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,7 +180,7 @@ pub struct OutputSpec {
 }
 
 /// Recipes of a component.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentRecipes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,7 +203,9 @@ impl ComponentRecipes {
 }
 
 /// What is kept at the end of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeepRunning {
     /// Tear everything down.
@@ -245,7 +252,7 @@ impl KeepRunning {
 }
 
 /// The graph of nodes.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Deployment {
     #[serde(default)]
@@ -255,7 +262,7 @@ pub struct Deployment {
 }
 
 /// One node: a component instantiated `multiplicity` times.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     pub component: String,
@@ -283,7 +290,7 @@ impl Node {
 }
 
 /// The value of a node's input.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(untagged)]
 pub enum InputValue {
     /// A literal value.
@@ -307,7 +314,7 @@ enum Scalar {
 }
 
 /// A canvas position.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     pub x: f64,
@@ -386,9 +393,20 @@ mod tests {
     #[test]
     fn wire_refs() {
         let w = WireRef::parse("web.2.url").unwrap();
-        assert_eq!((w.node.as_str(), w.index, w.param.as_str()), ("web", Some(2), "url"));
+        assert_eq!(
+            (w.node.as_str(), w.index, w.param.as_str()),
+            ("web", Some(2), "url")
+        );
         assert_eq!(WireRef::parse("db.port").unwrap().index, None);
-        for bad in ["db", "db.", ".port", "db.0.port", "db.x.port", "a.1.b.c", "db.01.port"] {
+        for bad in [
+            "db",
+            "db.",
+            ".port",
+            "db.0.port",
+            "db.x.port",
+            "a.1.b.c",
+            "db.01.port",
+        ] {
             assert!(WireRef::parse(bad).is_none(), "{bad}");
         }
     }

@@ -24,11 +24,17 @@ pub struct SourceMap {
 impl SourceMap {
     /// Position of the key that names `path` (falls back to its value).
     pub fn key(&self, path: &str) -> Option<Pos> {
-        self.keys.get(path).or_else(|| self.values.get(path)).copied()
+        self.keys
+            .get(path)
+            .or_else(|| self.values.get(path))
+            .copied()
     }
     /// Position of the value at `path` (falls back to its key).
     pub fn value(&self, path: &str) -> Option<Pos> {
-        self.values.get(path).or_else(|| self.keys.get(path)).copied()
+        self.values
+            .get(path)
+            .or_else(|| self.keys.get(path))
+            .copied()
     }
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.values.is_empty()
@@ -45,7 +51,11 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
     let Some(root) = root.filter(|n| !matches!(n.value, Value::Null)) else {
         r.diags.push(
             Diagnostic::error(Code::EmptyFile, "the file is empty")
-                .at(Pos { line: 1, col: 1, len: 1 })
+                .at(Pos {
+                    line: 1,
+                    col: 1,
+                    len: 1,
+                })
                 .hint("a recipe starts with `slipway: 1`; see assets/examples/ for complete files"),
         );
         return None;
@@ -66,9 +76,12 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
     match entries.iter().find(|(k, _)| k.text == "slipway") {
         None => {
             r.diags.push(
-                Diagnostic::error(Code::MissingVersion, "the file does not say its format version")
-                    .at(root.pos)
-                    .hint("add `slipway: 1` as the first line"),
+                Diagnostic::error(
+                    Code::MissingVersion,
+                    "the file does not say its format version",
+                )
+                .at(root.pos)
+                .hint("add `slipway: 1` as the first line"),
             );
             return None;
         }
@@ -97,13 +110,25 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
         root,
         "",
         "the recipe file",
-        &["slipway", "name", "description", "images", "components", "deployment", "layout"],
+        &[
+            "slipway",
+            "name",
+            "description",
+            "images",
+            "components",
+            "deployment",
+            "layout",
+        ],
     )?;
-    let name = r.required_string(&f, "", "name", root.pos).unwrap_or_default();
+    let name = r
+        .required_string(&f, "", "name", root.pos)
+        .unwrap_or_default();
     if !name.is_empty() {
         r.check_name(&name, "name", "deployment name", NameRule::Module, false);
     }
-    let description = f.get("description").and_then(|n| r.string(n, "description"));
+    let description = f
+        .get("description")
+        .and_then(|n| r.string(n, "description"));
 
     let mut images = IndexMap::new();
     if let Some(n) = f.get("images") {
@@ -162,7 +187,10 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| *k == key).map(|(_, n)| *n)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, n)| *n)
     }
 }
 
@@ -183,12 +211,14 @@ impl NameRule {
         match self {
             NameRule::Module => {
                 b[0].is_ascii_lowercase()
-                    && b.iter()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+                    && b.iter().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-'
+                    })
             }
             NameRule::Input => {
                 (b[0].is_ascii_lowercase() || b[0] == b'_')
-                    && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+                    && b.iter()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
             }
         }
     }
@@ -212,7 +242,9 @@ fn suggest_name(name: &str, rule: NameRule) -> String {
             _ => '_',
         })
         .collect();
-    if !out.starts_with(|c: char| c.is_ascii_lowercase() || (c == '_' && matches!(rule, NameRule::Input))) {
+    if !out.starts_with(|c: char| {
+        c.is_ascii_lowercase() || (c == '_' && matches!(rule, NameRule::Input))
+    }) {
         out.insert(0, 'n');
     }
     out.truncate(64);
@@ -224,7 +256,14 @@ impl Reader<'_> {
         self.diags.push(d);
     }
 
-    pub(crate) fn check_name(&mut self, name: &str, path: &str, what: &str, rule: NameRule, _value: bool) {
+    pub(crate) fn check_name(
+        &mut self,
+        name: &str,
+        path: &str,
+        what: &str,
+        rule: NameRule,
+        _value: bool,
+    ) {
         if rule.matches(name) {
             return;
         }
@@ -259,15 +298,28 @@ impl Reader<'_> {
     }
 
     /// Checks that `node` is a mapping with only `allowed` keys; records positions.
-    fn fields<'n>(&mut self, node: &'n Node, path: &str, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let entries = match &node.value {
             Value::Map(entries) => entries,
-            Value::Null => return Some(Fields { entries: Vec::new() }),
+            Value::Null => {
+                return Some(Fields {
+                    entries: Vec::new(),
+                })
+            }
             _ => {
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("{what} must be a mapping of keys, found {}", node.kind_name()),
+                        format!(
+                            "{what} must be a mapping of keys, found {}",
+                            node.kind_name()
+                        ),
                     )
                     .at(node.pos)
                     .path(path)
@@ -289,10 +341,13 @@ impl Reader<'_> {
                     None => format!("{what} takes: {}", allowed.join(", ")),
                 };
                 self.err(
-                    Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in {what}", key.text))
-                        .at(key.pos)
-                        .path(child)
-                        .hint(hint),
+                    Diagnostic::error(
+                        Code::UnknownKey,
+                        format!("unknown key `{}` in {what}", key.text),
+                    )
+                    .at(key.pos)
+                    .path(child)
+                    .hint(hint),
                 );
             }
         }
@@ -300,7 +355,12 @@ impl Reader<'_> {
     }
 
     /// A mapping from user-chosen names to values; records key and value positions.
-    fn named_map<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Vec<(&'n Key, &'n Node)> {
+    fn named_map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+    ) -> Vec<(&'n Key, &'n Node)> {
         match &node.value {
             Value::Map(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
@@ -317,7 +377,10 @@ impl Reader<'_> {
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("`{what}` must be a mapping from names to definitions, found {}", node.kind_name()),
+                        format!(
+                            "`{what}` must be a mapping from names to definitions, found {}",
+                            node.kind_name()
+                        ),
                     )
                     .at(node.pos)
                     .path(path),
@@ -350,7 +413,9 @@ impl Reader<'_> {
         match f.get(key) {
             Some(n) => {
                 let s = self.string(n, &child);
-                if s.as_deref().is_none_or(str::is_empty) && matches!(n.value, Value::Null | Value::Scalar { .. }) {
+                if s.as_deref().is_none_or(str::is_empty)
+                    && matches!(n.value, Value::Null | Value::Scalar { .. })
+                {
                     self.err(
                         Diagnostic::error(Code::MissingKey, format!("`{key}` is empty"))
                             .at(n.pos)
@@ -362,7 +427,11 @@ impl Reader<'_> {
                 s
             }
             None => {
-                let what = if path.is_empty() { "the recipe file".to_string() } else { format!("`{path}`") };
+                let what = if path.is_empty() {
+                    "the recipe file".to_string()
+                } else {
+                    format!("`{path}`")
+                };
                 self.missing(at, path, key, &what);
                 None
             }
@@ -371,13 +440,25 @@ impl Reader<'_> {
 
     fn bool(&mut self, node: &Node, path: &str) -> Option<bool> {
         match &node.value {
-            Value::Scalar { text, plain: true } if matches!(text.as_str(), "true" | "True" | "TRUE") => Some(true),
-            Value::Scalar { text, plain: true } if matches!(text.as_str(), "false" | "False" | "FALSE") => Some(false),
+            Value::Scalar { text, plain: true }
+                if matches!(text.as_str(), "true" | "True" | "TRUE") =>
+            {
+                Some(true)
+            }
+            Value::Scalar { text, plain: true }
+                if matches!(text.as_str(), "false" | "False" | "FALSE") =>
+            {
+                Some(false)
+            }
             _ => {
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("`{}` must be true or false, found {}", last(path), describe(node)),
+                        format!(
+                            "`{}` must be true or false, found {}",
+                            last(path),
+                            describe(node)
+                        ),
                     )
                     .at(node.pos)
                     .path(path),
@@ -398,7 +479,10 @@ impl Reader<'_> {
                 self.err(
                     Diagnostic::error(
                         Code::BadValue,
-                        format!("`{}` is {n}, but must be between {min} and {max}", last(path)),
+                        format!(
+                            "`{}` is {n}, but must be between {min} and {max}",
+                            last(path)
+                        ),
                     )
                     .at(node.pos)
                     .path(path),
@@ -409,7 +493,11 @@ impl Reader<'_> {
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("`{}` must be a whole number, found {}", last(path), describe(node)),
+                        format!(
+                            "`{}` must be a whole number, found {}",
+                            last(path),
+                            describe(node)
+                        ),
                     )
                     .at(node.pos)
                     .path(path),
@@ -427,7 +515,11 @@ impl Reader<'_> {
                     self.err(
                         Diagnostic::error(
                             Code::WrongType,
-                            format!("`{}` must be a number, found {}", last(path), describe(node)),
+                            format!(
+                                "`{}` must be a number, found {}",
+                                last(path),
+                                describe(node)
+                            ),
                         )
                         .at(node.pos)
                         .path(path),
@@ -439,7 +531,11 @@ impl Reader<'_> {
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!("`{}` must be a number, found {}", last(path), describe(node)),
+                        format!(
+                            "`{}` must be a number, found {}",
+                            last(path),
+                            describe(node)
+                        ),
                     )
                     .at(node.pos)
                     .path(path),
@@ -450,10 +546,19 @@ impl Reader<'_> {
     }
 
     fn image(&mut self, node: &Node, path: &str) -> Option<Image> {
-        let f = self.fields(node, path, &format!("image `{}`", last(path)), &["description", "login_user", "clouds", "recipes"])?;
+        let f = self.fields(
+            node,
+            path,
+            &format!("image `{}`", last(path)),
+            &["description", "login_user", "clouds", "recipes"],
+        )?;
         let mut img = Image {
-            description: f.get("description").and_then(|n| self.string(n, &join(path, "description"))),
-            login_user: f.get("login_user").and_then(|n| self.string(n, &join(path, "login_user"))),
+            description: f
+                .get("description")
+                .and_then(|n| self.string(n, &join(path, "description"))),
+            login_user: f
+                .get("login_user")
+                .and_then(|n| self.string(n, &join(path, "login_user"))),
             ..Image::default()
         };
         if let Some(n) = f.get("clouds") {
@@ -461,10 +566,19 @@ impl Reader<'_> {
             for (key, cn) in self.named_map(n, &cpath, "clouds") {
                 let p = join(&cpath, &key.text);
                 self.check_name(&key.text, &p, "cloud name", NameRule::Module, false);
-                if let Some(cf) = self.fields(cn, &p, &format!("the `{}` cloud entry", key.text), &["image", "size"]) {
+                if let Some(cf) = self.fields(
+                    cn,
+                    &p,
+                    &format!("the `{}` cloud entry", key.text),
+                    &["image", "size"],
+                ) {
                     let ci = CloudImage {
-                        image: cf.get("image").and_then(|n| self.string(n, &join(&p, "image"))),
-                        size: cf.get("size").and_then(|n| self.string(n, &join(&p, "size"))),
+                        image: cf
+                            .get("image")
+                            .and_then(|n| self.string(n, &join(&p, "image"))),
+                        size: cf
+                            .get("size")
+                            .and_then(|n| self.string(n, &join(&p, "size"))),
                     };
                     img.clouds.insert(key.text.clone(), ci);
                 }
@@ -472,9 +586,18 @@ impl Reader<'_> {
         }
         if let Some(n) = f.get("recipes") {
             let rpath = join(path, "recipes");
-            if let Some(rf) = self.fields(n, &rpath, "image recipes", &["pre_install", "packages", "post_install"]) {
-                img.recipes.pre_install = rf.get("pre_install").and_then(|n| self.string(n, &join(&rpath, "pre_install")));
-                img.recipes.post_install = rf.get("post_install").and_then(|n| self.string(n, &join(&rpath, "post_install")));
+            if let Some(rf) = self.fields(
+                n,
+                &rpath,
+                "image recipes",
+                &["pre_install", "packages", "post_install"],
+            ) {
+                img.recipes.pre_install = rf
+                    .get("pre_install")
+                    .and_then(|n| self.string(n, &join(&rpath, "pre_install")));
+                img.recipes.post_install = rf
+                    .get("post_install")
+                    .and_then(|n| self.string(n, &join(&rpath, "post_install")));
                 if let Some(pn) = rf.get("packages") {
                     img.recipes.packages = self.packages(pn, &join(&rpath, "packages"));
                 }
@@ -489,10 +612,13 @@ impl Reader<'_> {
             Value::Null => Vec::new(),
             _ => {
                 self.err(
-                    Diagnostic::error(Code::WrongType, format!("`packages` must be a list, found {}", node.kind_name()))
-                        .at(node.pos)
-                        .path(path)
-                        .hint("write `packages: [curl, postgresql]`"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`packages` must be a list, found {}", node.kind_name()),
+                    )
+                    .at(node.pos)
+                    .path(path)
+                    .hint("write `packages: [curl, postgresql]`"),
                 );
                 return Vec::new();
             }
@@ -524,9 +650,13 @@ impl Reader<'_> {
             &format!("component `{}`", last(path)),
             &["description", "image", "inputs", "outputs", "recipes"],
         )?;
-        let image = self.required_string(&f, path, "image", node.pos).unwrap_or_default();
+        let image = self
+            .required_string(&f, path, "image", node.pos)
+            .unwrap_or_default();
         let mut c = Component {
-            description: f.get("description").and_then(|n| self.string(n, &join(path, "description"))),
+            description: f
+                .get("description")
+                .and_then(|n| self.string(n, &join(path, "description"))),
             image,
             ..Component::default()
         };
@@ -545,9 +675,16 @@ impl Reader<'_> {
             for (key, onode) in self.named_map(n, &opath, "outputs") {
                 let p = join(&opath, &key.text);
                 self.check_name(&key.text, &p, "output name", NameRule::Module, false);
-                if let Some(of) = self.fields(onode, &p, &format!("output `{}`", key.text), &["description"]) {
+                if let Some(of) = self.fields(
+                    onode,
+                    &p,
+                    &format!("output `{}`", key.text),
+                    &["description"],
+                ) {
                     let spec = OutputSpec {
-                        description: of.get("description").and_then(|n| self.string(n, &join(&p, "description"))),
+                        description: of
+                            .get("description")
+                            .and_then(|n| self.string(n, &join(&p, "description"))),
                     };
                     c.outputs.insert(key.text.clone(), spec);
                 }
@@ -581,26 +718,46 @@ impl Reader<'_> {
             &["description", "required", "default", "secret", "generate"],
         )?;
         Some(InputSpec {
-            description: f.get("description").and_then(|n| self.string(n, &join(path, "description"))),
-            required: f.get("required").and_then(|n| self.bool(n, &join(path, "required"))).unwrap_or(false),
-            default: f.get("default").and_then(|n| self.string(n, &join(path, "default"))),
-            secret: f.get("secret").and_then(|n| self.bool(n, &join(path, "secret"))).unwrap_or(false),
-            generate: f.get("generate").and_then(|n| self.count(n, &join(path, "generate"), 1, 4096)),
+            description: f
+                .get("description")
+                .and_then(|n| self.string(n, &join(path, "description"))),
+            required: f
+                .get("required")
+                .and_then(|n| self.bool(n, &join(path, "required")))
+                .unwrap_or(false),
+            default: f
+                .get("default")
+                .and_then(|n| self.string(n, &join(path, "default"))),
+            secret: f
+                .get("secret")
+                .and_then(|n| self.bool(n, &join(path, "secret")))
+                .unwrap_or(false),
+            generate: f
+                .get("generate")
+                .and_then(|n| self.count(n, &join(path, "generate"), 1, 4096)),
         })
     }
 
     fn deployment(&mut self, node: &Node) -> Option<Deployment> {
-        let f = self.fields(node, "deployment", "the deployment", &["keep_running", "nodes"])?;
+        let f = self.fields(
+            node,
+            "deployment",
+            "the deployment",
+            &["keep_running", "nodes"],
+        )?;
         let mut d = Deployment::default();
         if let Some(n) = f.get("keep_running") {
             if let Some(text) = self.string(n, "deployment.keep_running") {
                 match KeepRunning::parse(&text) {
                     Some(k) => d.keep_running = k,
                     None => self.err(
-                        Diagnostic::error(Code::BadValue, format!("`keep_running` cannot be `{text}`"))
-                            .at(n.pos)
-                            .path("deployment.keep_running")
-                            .hint("choose one of: never, always, on-success, on-error"),
+                        Diagnostic::error(
+                            Code::BadValue,
+                            format!("`keep_running` cannot be `{text}`"),
+                        )
+                        .at(n.pos)
+                        .path("deployment.keep_running")
+                        .hint("choose one of: never, always, on-success, on-error"),
                     ),
                 }
             }
@@ -627,11 +784,18 @@ impl Reader<'_> {
             &format!("node `{}`", last(path)),
             &["component", "multiplicity", "cloud", "inputs"],
         )?;
-        let mut nd = crate::model::Node::new(self.required_string(&f, path, "component", node.pos).unwrap_or_default());
+        let mut nd = crate::model::Node::new(
+            self.required_string(&f, path, "component", node.pos)
+                .unwrap_or_default(),
+        );
         if let Some(n) = f.get("multiplicity") {
-            nd.multiplicity = self.count(n, &join(path, "multiplicity"), 1, 10_000).unwrap_or(1);
+            nd.multiplicity = self
+                .count(n, &join(path, "multiplicity"), 1, 10_000)
+                .unwrap_or(1);
         }
-        nd.cloud = f.get("cloud").and_then(|n| self.string(n, &join(path, "cloud")));
+        nd.cloud = f
+            .get("cloud")
+            .and_then(|n| self.string(n, &join(path, "cloud")));
         if let Some(n) = f.get("inputs") {
             let ipath = join(path, "inputs");
             for (key, vnode) in self.named_map(n, &ipath, "inputs") {
@@ -642,7 +806,9 @@ impl Reader<'_> {
                     Value::Map(_) => {
                         let wf = self.fields(vnode, &p, "a wire", &["from"]);
                         match wf.as_ref().and_then(|wf| wf.get("from")) {
-                            Some(fnode) => self.string(fnode, &join(&p, "from")).map(|from| InputValue::Wire { from }),
+                            Some(fnode) => self
+                                .string(fnode, &join(&p, "from"))
+                                .map(|from| InputValue::Wire { from }),
                             None => {
                                 if wf.is_some() {
                                     self.missing(vnode.pos, &p, "from", "a wire");
@@ -697,7 +863,8 @@ pub(crate) fn is_package_name(text: &str) -> bool {
     !b.is_empty()
         && b.len() <= 200
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b".+-_:=~*/@".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b".+-_:=~*/@".contains(c))
 }
 
 fn describe(node: &Node) -> String {

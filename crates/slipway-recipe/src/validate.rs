@@ -30,7 +30,9 @@ impl SetValue {
             .split_once('.')
             .ok_or_else(|| format!("`{target}` is not `node.input` (in `--set {text}`)"))?;
         if node.is_empty() || input.is_empty() {
-            return Err(format!("`{target}` is not `node.input` (in `--set {text}`)"));
+            return Err(format!(
+                "`{target}` is not `node.input` (in `--set {text}`)"
+            ));
         }
         Ok(SetValue {
             node: node.to_string(),
@@ -75,7 +77,12 @@ impl ValidateOptions {
 
 /// Runs every cross-reference check; returns the problems found.
 pub fn validate(recipe: &Recipe, map: &SourceMap, opts: &ValidateOptions) -> Vec<Diagnostic> {
-    let mut v = Validator { recipe, map, opts, diags: Vec::new() };
+    let mut v = Validator {
+        recipe,
+        map,
+        opts,
+        diags: Vec::new(),
+    };
     v.components();
     v.nodes();
     v.cycles();
@@ -116,10 +123,18 @@ impl<'a> Validator<'a> {
             if !c.image.is_empty() {
                 let (iname, version) = split_image_ref(&c.image);
                 if let Some(ver) = version {
-                    if ver.is_empty() || ver.starts_with('0') || !ver.bytes().all(|b| b.is_ascii_digit()) {
+                    if ver.is_empty()
+                        || ver.starts_with('0')
+                        || !ver.bytes().all(|b| b.is_ascii_digit())
+                    {
                         self.at_value(
-                            Diagnostic::error(Code::BadValue, format!("`{}` is not `image` or `image@VERSION`", c.image))
-                                .hint(format!("pin a version with a positive number, for example `{iname}@1`")),
+                            Diagnostic::error(
+                                Code::BadValue,
+                                format!("`{}` is not `image` or `image@VERSION`", c.image),
+                            )
+                            .hint(format!(
+                                "pin a version with a positive number, for example `{iname}@1`"
+                            )),
                             format!("{base}.image"),
                         );
                     }
@@ -129,13 +144,15 @@ impl<'a> Validator<'a> {
                         Code::UnknownImage,
                         format!("component `{cname}` uses image `{iname}`, which this file does not define"),
                     );
-                    d = d.hint(match did_you_mean(iname, self.recipe.images.keys().map(String::as_str)) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "define it under `images:` (defined images: {})",
-                            list(self.recipe.images.keys())
-                        ),
-                    });
+                    d = d.hint(
+                        match did_you_mean(iname, self.recipe.images.keys().map(String::as_str)) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "define it under `images:` (defined images: {})",
+                                list(self.recipe.images.keys())
+                            ),
+                        },
+                    );
                     self.at_value(d, format!("{base}.image"));
                 }
             }
@@ -178,7 +195,10 @@ impl<'a> Validator<'a> {
                             Code::ReservedName,
                             format!("output `{oname}` has the name of a built-in parameter"),
                         )
-                        .hint(format!("every instance already has {}; choose another name", BUILT_IN_PARAMETERS.join(", "))),
+                        .hint(format!(
+                            "every instance already has {}; choose another name",
+                            BUILT_IN_PARAMETERS.join(", ")
+                        )),
                         format!("{base}.outputs.{oname}"),
                     );
                 }
@@ -189,7 +209,10 @@ impl<'a> Validator<'a> {
     fn nodes(&mut self) {
         let d = &self.recipe.deployment;
         if d.nodes.is_empty() {
-            let pos = self.map.key("deployment.nodes").or(self.map.key("deployment"));
+            let pos = self
+                .map
+                .key("deployment.nodes")
+                .or(self.map.key("deployment"));
             self.diags.push(
                 Diagnostic::error(Code::EmptyDeployment, "the deployment has no nodes")
                     .at_opt(pos)
@@ -201,7 +224,10 @@ impl<'a> Validator<'a> {
             let base = format!("deployment.nodes.{nname}");
             let component = self.recipe.components.get(&node.component);
             if component.is_none() && !node.component.is_empty() {
-                let hint = match did_you_mean(&node.component, self.recipe.components.keys().map(String::as_str)) {
+                let hint = match did_you_mean(
+                    &node.component,
+                    self.recipe.components.keys().map(String::as_str),
+                ) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
                         "define it under `components:` (defined components: {})",
@@ -211,7 +237,10 @@ impl<'a> Validator<'a> {
                 self.at_value(
                     Diagnostic::error(
                         Code::UnknownComponent,
-                        format!("node `{nname}` uses component `{}`, which this file does not define", node.component),
+                        format!(
+                            "node `{nname}` uses component `{}`, which this file does not define",
+                            node.component
+                        ),
                     )
                     .hint(hint),
                     format!("{base}.component"),
@@ -224,14 +253,22 @@ impl<'a> Validator<'a> {
                     Some(c) => match c.inputs.get(iname) {
                         Some(spec) => Some(spec),
                         None => {
-                            let hint = match did_you_mean(iname, c.inputs.keys().map(String::as_str)) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => format!("component `{}` has inputs: {}", node.component, list(c.inputs.keys())),
-                            };
+                            let hint =
+                                match did_you_mean(iname, c.inputs.keys().map(String::as_str)) {
+                                    Some(s) => format!("did you mean `{s}`?"),
+                                    None => format!(
+                                        "component `{}` has inputs: {}",
+                                        node.component,
+                                        list(c.inputs.keys())
+                                    ),
+                                };
                             self.at_key(
                                 Diagnostic::error(
                                     Code::UnknownParameter,
-                                    format!("component `{}` has no input `{iname}`", node.component),
+                                    format!(
+                                        "component `{}` has no input `{iname}`",
+                                        node.component
+                                    ),
                                 )
                                 .hint(hint),
                                 p.clone(),
@@ -254,7 +291,9 @@ impl<'a> Validator<'a> {
                             );
                         }
                     }
-                    InputValue::Wire { from } => self.wire(nname, iname, from, &format!("{p}.from")),
+                    InputValue::Wire { from } => {
+                        self.wire(nname, iname, from, &format!("{p}.from"))
+                    }
                 }
             }
             if let Some(c) = component {
@@ -262,7 +301,11 @@ impl<'a> Validator<'a> {
                     let given = node.inputs.contains_key(iname)
                         || spec.default.is_some()
                         || spec.generate.is_some()
-                        || self.opts.sets.iter().any(|s| &s.node == nname && &s.input == iname);
+                        || self
+                            .opts
+                            .sets
+                            .iter()
+                            .any(|s| &s.node == nname && &s.input == iname);
                     if spec.required && !given {
                         self.at_key(
                             Diagnostic::error(
@@ -293,8 +336,14 @@ impl<'a> Validator<'a> {
                     .flat_map(|c| c.keys().cloned())
                     .chain(["local".to_string()])
                     .collect();
-                let d = Diagnostic::error(Code::UnknownCloud, format!("node `{nname}` is placed on cloud `{cloud}`, which is not configured"))
-                    .hint(format!("configured clouds: {}; add one with `slipway clouds add`", list(known.iter())));
+                let d = Diagnostic::error(
+                    Code::UnknownCloud,
+                    format!("node `{nname}` is placed on cloud `{cloud}`, which is not configured"),
+                )
+                .hint(format!(
+                    "configured clouds: {}; add one with `slipway clouds add`",
+                    list(known.iter())
+                ));
                 if from_file {
                     self.at_value(d, path);
                 } else {
@@ -308,7 +357,9 @@ impl<'a> Validator<'a> {
         }
         let Some(c) = component else { return };
         let (iname, _) = split_image_ref(&c.image);
-        let Some(image) = self.recipe.images.get(iname) else { return };
+        let Some(image) = self.recipe.images.get(iname) else {
+            return;
+        };
         if image.clouds.contains_key(cloud) || image.clouds.contains_key(kind) {
             return;
         }
@@ -335,7 +386,10 @@ impl<'a> Validator<'a> {
             return;
         };
         let Some(src) = self.recipe.deployment.nodes.get(&w.node) else {
-            let hint = match did_you_mean(&w.node, self.recipe.deployment.nodes.keys().map(String::as_str)) {
+            let hint = match did_you_mean(
+                &w.node,
+                self.recipe.deployment.nodes.keys().map(String::as_str),
+            ) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("nodes: {}", list(self.recipe.deployment.nodes.keys())),
             };
@@ -371,7 +425,11 @@ impl<'a> Validator<'a> {
         }
         if let Some(c) = self.recipe.components.get(&src.component) {
             if !c.outputs.contains_key(&w.param) {
-                let candidates = c.outputs.keys().map(String::as_str).chain(BUILT_IN_PARAMETERS.iter().copied());
+                let candidates = c
+                    .outputs
+                    .keys()
+                    .map(String::as_str)
+                    .chain(BUILT_IN_PARAMETERS.iter().copied());
                 let hint = match did_you_mean(&w.param, candidates) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!(
@@ -384,7 +442,10 @@ impl<'a> Validator<'a> {
                 self.at_value(
                     Diagnostic::error(
                         Code::UnknownParameter,
-                        format!("node `{}` (component `{}`) has no output `{}`", w.node, src.component, w.param),
+                        format!(
+                            "node `{}` (component `{}`) has no output `{}`",
+                            w.node, src.component, w.param
+                        ),
                     )
                     .hint(hint),
                     path.to_string(),
@@ -398,12 +459,20 @@ impl<'a> Validator<'a> {
     /// wires of built-ins never close a cycle.
     fn cycles(&mut self) {
         let nodes = &self.recipe.deployment.nodes;
-        let mut graph: DiGraph<&str, (String, String)> = DiGraph::with_capacity(nodes.len(), nodes.len());
-        let ids: HashMap<&str, NodeIndex> = nodes.keys().map(|n| (n.as_str(), graph.add_node(n.as_str()))).collect();
+        let mut graph: DiGraph<&str, (String, String)> =
+            DiGraph::with_capacity(nodes.len(), nodes.len());
+        let ids: HashMap<&str, NodeIndex> = nodes
+            .keys()
+            .map(|n| (n.as_str(), graph.add_node(n.as_str())))
+            .collect();
         for (nname, node) in nodes {
             for (iname, value) in &node.inputs {
-                let InputValue::Wire { from } = value else { continue };
-                let Some(w) = WireRef::parse(from) else { continue };
+                let InputValue::Wire { from } = value else {
+                    continue;
+                };
+                let Some(w) = WireRef::parse(from) else {
+                    continue;
+                };
                 if w.is_built_in() {
                     continue;
                 }
@@ -424,7 +493,11 @@ impl<'a> Validator<'a> {
             names.push(names[0]);
             let mut msg = format!("wire cycle: {}", names.join(" → "));
             if members.len() > cycle.len() {
-                let mut others: Vec<&str> = members.iter().map(|&n| graph[n]).filter(|n| !names.contains(n)).collect();
+                let mut others: Vec<&str> = members
+                    .iter()
+                    .map(|&n| graph[n])
+                    .filter(|n| !names.contains(n))
+                    .collect();
                 others.sort_unstable();
                 msg.push_str(&format!(" (also caught in it: {})", others.join(", ")));
             }
@@ -454,9 +527,18 @@ impl<'a> Validator<'a> {
             let path = format!("--set {}.{}", s.node, s.input);
             let Some(node) = self.recipe.deployment.nodes.get(&s.node) else {
                 self.diags.push(
-                    Diagnostic::error(Code::UnknownNode, format!("`--set {}.{}`: there is no node `{}`", s.node, s.input, s.node))
-                        .path(path)
-                        .hint(format!("nodes: {}", list(self.recipe.deployment.nodes.keys()))),
+                    Diagnostic::error(
+                        Code::UnknownNode,
+                        format!(
+                            "`--set {}.{}`: there is no node `{}`",
+                            s.node, s.input, s.node
+                        ),
+                    )
+                    .path(path)
+                    .hint(format!(
+                        "nodes: {}",
+                        list(self.recipe.deployment.nodes.keys())
+                    )),
                 );
                 continue;
             };
@@ -465,7 +547,10 @@ impl<'a> Validator<'a> {
                     self.diags.push(
                         Diagnostic::error(
                             Code::UnknownParameter,
-                            format!("`--set {}.{}`: component `{}` has no input `{}`", s.node, s.input, node.component, s.input),
+                            format!(
+                                "`--set {}.{}`: component `{}` has no input `{}`",
+                                s.node, s.input, node.component, s.input
+                            ),
                         )
                         .path(path)
                         .hint(format!("inputs: {}", list(c.inputs.keys()))),
@@ -479,8 +564,11 @@ impl<'a> Validator<'a> {
         for name in self.recipe.layout.keys() {
             if !self.recipe.deployment.nodes.contains_key(name) {
                 self.at_key(
-                    Diagnostic::warning(Code::UnknownNode, format!("layout names node `{name}`, which does not exist"))
-                        .hint("remove it from `layout:`; positions of missing nodes are ignored"),
+                    Diagnostic::warning(
+                        Code::UnknownNode,
+                        format!("layout names node `{name}`, which does not exist"),
+                    )
+                    .hint("remove it from `layout:`; positions of missing nodes are ignored"),
                     format!("layout.{name}"),
                 );
             }
@@ -499,7 +587,10 @@ fn find_cycle(
     let mut prev: HashMap<NodeIndex, (NodeIndex, petgraph::graph::EdgeIndex)> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
-        let mut edges: Vec<_> = graph.edges(n).filter(|e| members.contains(&e.target())).collect();
+        let mut edges: Vec<_> = graph
+            .edges(n)
+            .filter(|e| members.contains(&e.target()))
+            .collect();
         edges.sort_by_key(|e| (e.target().index(), e.id().index()));
         for e in edges {
             let t = e.target();

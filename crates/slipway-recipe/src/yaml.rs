@@ -26,7 +26,10 @@ pub struct Node {
 pub enum Value {
     /// `~`, `null`, or nothing at all after a key.
     Null,
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Key, Node)>),
 }
