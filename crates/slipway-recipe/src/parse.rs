@@ -121,7 +121,7 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
         ],
     )?;
     let name = r
-        .required_string(&f, "", "name", root.pos)
+        .required_string(&f, "", "name", root.pos, "the recipe file")
         .unwrap_or_default();
     if !name.is_empty() {
         r.check_name(&name, "name", "deployment name", NameRule::Module, false);
@@ -288,7 +288,9 @@ impl Reader<'_> {
         );
     }
 
+    /// Reports a missing key at the key that names the incomplete part (else at `at`).
     fn missing(&mut self, at: Pos, path: &str, key: &str, what: &str) {
+        let at = self.map.keys.get(path).copied().unwrap_or(at);
         self.err(
             Diagnostic::error(Code::MissingKey, format!("{what} has no `{key}`"))
                 .at(at)
@@ -408,7 +410,14 @@ impl Reader<'_> {
         }
     }
 
-    fn required_string(&mut self, f: &Fields, path: &str, key: &str, at: Pos) -> Option<String> {
+    fn required_string(
+        &mut self,
+        f: &Fields,
+        path: &str,
+        key: &str,
+        at: Pos,
+        what: &str,
+    ) -> Option<String> {
         let child = join(path, key);
         match f.get(key) {
             Some(n) => {
@@ -427,12 +436,7 @@ impl Reader<'_> {
                 s
             }
             None => {
-                let what = if path.is_empty() {
-                    "the recipe file".to_string()
-                } else {
-                    format!("`{path}`")
-                };
-                self.missing(at, path, key, &what);
+                self.missing(at, path, key, what);
                 None
             }
         }
@@ -651,7 +655,13 @@ impl Reader<'_> {
             &["description", "image", "inputs", "outputs", "recipes"],
         )?;
         let image = self
-            .required_string(&f, path, "image", node.pos)
+            .required_string(
+                &f,
+                path,
+                "image",
+                node.pos,
+                &format!("component `{}`", last(path)),
+            )
             .unwrap_or_default();
         let mut c = Component {
             description: f
@@ -785,8 +795,14 @@ impl Reader<'_> {
             &["component", "multiplicity", "cloud", "inputs"],
         )?;
         let mut nd = crate::model::Node::new(
-            self.required_string(&f, path, "component", node.pos)
-                .unwrap_or_default(),
+            self.required_string(
+                &f,
+                path,
+                "component",
+                node.pos,
+                &format!("node `{}`", last(path)),
+            )
+            .unwrap_or_default(),
         );
         if let Some(n) = f.get("multiplicity") {
             nd.multiplicity = self

@@ -363,9 +363,14 @@ impl<'a> Validator<'a> {
         if image.clouds.contains_key(cloud) || image.clouds.contains_key(kind) {
             return;
         }
+        let entry = if cloud == kind {
+            format!("`{kind}`")
+        } else {
+            format!("`{cloud}` or `{kind}`")
+        };
         let d = Diagnostic::error(
             Code::MissingCloudMapping,
-            format!("node `{nname}` runs on cloud `{cloud}` ({kind}), but image `{iname}` has no `clouds:` entry for `{cloud}` or `{kind}`"),
+            format!("node `{nname}` runs on cloud `{cloud}` ({kind}), but image `{iname}` has no `clouds:` entry for {entry}"),
         )
         .hint(format!("add `{kind}: {{ image: ... }}` under `images: {iname}: clouds:`, or choose another cloud"));
         let ipath = format!("images.{iname}.clouds");
