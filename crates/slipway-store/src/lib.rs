@@ -1,0 +1,212 @@
+//! The SQLite state of Slipway that the CLI and the desktop app share: runs with their instances,
+//! steps, transitions, parameters, logs and reports; the versioned module library; clouds.
+//!
+//! Architecture invariant: synchronous (callers wrap calls in `spawn_blocking`), no Tauri, no
+//! tokio, no clock (every write takes its timestamp, unix milliseconds, from the caller), and no
+//! secret ever (secret parameters are stored as `***`; cloud secrets live in the OS keychain).
+//! The store records what it is given: it never masks, and it never deletes a run.
+
+mod clouds;
+mod error;
+mod modules;
+mod process;
+mod render;
+mod runs;
+mod schema;
+mod states;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use clouds::Cloud;
+pub use error::{ErrorKind, StoreError};
+pub use modules::{
+    DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
+    ModuleVersion, SeedReport, StoredModule,
+};
+pub use process::{current_process_identity, new_run_id, process_alive};
+pub use runs::{
+    Instance, LogLine, NewInstance, NewLogLine, NewParam, NewRun, Param, Report, RunDetail,
+    RunSummary, Step, Transition, MASK,
+};
+pub use states::{InstanceState, LogStream, ModuleKind, ParamKind, RunState, StepKind, StepState};
+
+use error::{Problem, Res};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "slipway.db";
+
+/// How long a statement waits for another process's write lock before failing with
+/// [`ErrorKind::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The data directory: `$SLIPWAY_HOME` when set and not empty, else the platform's data
+/// directory plus `slipway` (`~/.local/share/slipway` on Linux).
+pub fn data_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("SLIPWAY_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(home);
+    }
+    dirs::data_dir()
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("slipway")
+}
+
+/// One connection to `slipway.db`. Several stores, in one process or several, may use the same
+/// file at once: each sees what the others committed.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Creates `home` if needed, opens `home/slipway.db` (WAL mode, foreign keys on, 5 s busy
+    /// timeout) and brings its schema up to date.
+    pub fn open(home: &Path) -> Result<Store, StoreError> {
+        let path = home.join(DB_FILE);
+        std::fs::create_dir_all(home).map_err(|e| {
+            Problem {
+                kind: ErrorKind::Io,
+                message: format!("cannot create the data directory {}: {e}", home.display()),
+                source: Some(Box::new(e)),
+            }
+            .at(&path)
+        })?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| {
+            let mut p = Problem::from(e);
+            p.message = format!("cannot open the database: {}", p.message);
+            p.at(&path)
+        })?;
+        configure(&mut conn).map_err(|p| p.at(&path))?;
+        Ok(Store { conn, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the file (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+
+    /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so that a concurrent
+    /// writer makes it wait up to the busy timeout instead of failing halfway.
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Result<T, StoreError> {
+        let path = &self.path;
+        let run = |conn: &mut Connection| -> Res<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        run(&mut self.conn).map_err(|p| p.at(path))
+    }
+
+    /// Runs `f` in one read transaction, so that it sees a single consistent snapshot.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Result<T, StoreError> {
+        let run = || -> Res<T> {
+            let tx = self.conn.unchecked_transaction()?;
+            let value = f(&tx)?;
+            tx.finish()?;
+            Ok(value)
+        };
+        run().map_err(|p| p.at(&self.path))
+    }
+}
+
+fn configure(conn: &mut Connection) -> Res<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Problem::new(
+            ErrorKind::Database,
+            format!("cannot switch the database to WAL mode (it stayed in `{mode}` mode)"),
+        ));
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    schema::migrate(conn)
+}
+
+/// TypeScript declarations of the store types that cross to the UI, in dependency order, after
+/// an `import type` of the recipe types they use. `ui/src/bindings/store.ts` is this text; a test
+/// fails when it is stale. 64-bit integers (timestamps, log ids) are `number`: unix milliseconds
+/// and row ids stay far below 2^53.
+pub fn typescript_bindings() -> String {
+    use std::collections::BTreeSet;
+    use ts_rs::TS;
+
+    let cfg = ts_rs::Config::default().with_large_int("number");
+    let mut decls: Vec<(String, String)> = Vec::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    macro_rules! add {
+        ($($t:ty),* $(,)?) => {$(
+            decls.push((<$t>::ident(&cfg), <$t>::decl(&cfg)));
+            used.extend(<$t>::dependencies(&cfg).into_iter().map(|d| d.ts_name));
+        )*};
+    }
+    add!(
+        RunState,
+        InstanceState,
+        StepKind,
+        StepState,
+        ParamKind,
+        LogStream,
+        RunSummary,
+        Instance,
+        Step,
+        Transition,
+        Param,
+        Report,
+        RunDetail,
+        LogLine,
+        ModuleKind,
+        ModuleRef,
+        ModuleSummary,
+        ModuleVersion,
+        DeploymentBody,
+        ModuleBody,
+        StoredModule,
+        ImportedModule,
+        DiffTag,
+        DiffRow,
+        Cloud,
+    );
+    let local: BTreeSet<&str> = decls.iter().map(|(name, _)| name.as_str()).collect();
+    let imports: Vec<&str> = used
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !local.contains(name))
+        .collect();
+    let mut out = String::from(
+        "// Generated from the Rust types of crates/slipway-store by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-store --test generated` instead.\n\n",
+    );
+    if !imports.is_empty() {
+        out.push_str(&format!(
+            "import type {{ {} }} from \"./recipe\";\n\n",
+            imports.join(", ")
+        ));
+    }
+    for (_, d) in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
