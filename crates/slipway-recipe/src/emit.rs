@@ -98,7 +98,11 @@ fn write_block(out: &mut String, indent: usize, value: &Value) {
 /// A literal block scalar, or a double-quoted string when a block cannot hold the text exactly.
 fn write_literal(out: &mut String, indent: usize, s: &str) {
     let body_indent = indent + 2;
-    let blockable = !s.starts_with(['\n', ' ', '\t'])
+    // Several trailing newlines would need `|+`, whose kept lines swallow any blank line that
+    // follows; such rare text is written double-quoted instead.
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    let blockable = trailing <= 1
+        && !s.starts_with(['\n', ' ', '\t'])
         && !s.contains('\r')
         && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
         && !s.contains('\u{feff}')
@@ -111,12 +115,7 @@ fn write_literal(out: &mut String, indent: usize, s: &str) {
         out.push('\n');
         return;
     }
-    let trailing = s.len() - s.trim_end_matches('\n').len();
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
+    let chomp = if trailing == 0 { "-" } else { "" };
     out.push_str(" |");
     out.push_str(chomp);
     out.push('\n');
@@ -126,10 +125,6 @@ fn write_literal(out: &mut String, indent: usize, s: &str) {
             push_indent(out, body_indent);
             out.push_str(line);
         }
-        out.push('\n');
-    }
-    // `|+` keeps the extra trailing newlines as empty lines.
-    for _ in 1..trailing {
         out.push('\n');
     }
 }

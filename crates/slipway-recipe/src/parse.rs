@@ -5,7 +5,7 @@
 //! cannot be read is left out of the model (the problem list says why).
 //! Never: checks references between modules (that is `validate.rs`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use indexmap::IndexMap;
 
@@ -17,27 +17,24 @@ use crate::yaml::{Key, Node, Value};
 /// (`components.web.image`, `deployment.nodes.db`).
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
-    keys: HashMap<String, Pos>,
-    values: HashMap<String, Pos>,
+    /// Path → (position of its key, position of its value).
+    entries: FxHashMap<String, (Pos, Pos)>,
 }
 
 impl SourceMap {
-    /// Position of the key that names `path` (falls back to its value).
+    /// Position of the key that names `path`.
     pub fn key(&self, path: &str) -> Option<Pos> {
-        self.keys
-            .get(path)
-            .or_else(|| self.values.get(path))
-            .copied()
+        self.entries.get(path).map(|e| e.0)
     }
-    /// Position of the value at `path` (falls back to its key).
+    /// Position of the value at `path`.
     pub fn value(&self, path: &str) -> Option<Pos> {
-        self.values
-            .get(path)
-            .or_else(|| self.keys.get(path))
-            .copied()
+        self.entries.get(path).map(|e| e.1)
     }
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty() && self.values.is_empty()
+        self.entries.is_empty()
+    }
+    fn insert(&mut self, path: String, key: Pos, value: Pos) {
+        self.entries.insert(path, (key, value));
     }
 }
 
@@ -109,7 +106,7 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
     let f = r.fields(
         root,
         "",
-        "the recipe file",
+        What::plain("the recipe file"),
         &[
             "slipway",
             "name",
@@ -121,7 +118,7 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
         ],
     )?;
     let name = r
-        .required_string(&f, "", "name", root.pos, "the recipe file")
+        .required_string(&f, "", "name", root.pos, What::plain("the recipe file"))
         .unwrap_or_default();
     if !name.is_empty() {
         r.check_name(&name, "name", "deployment name", NameRule::Module, false);
@@ -151,12 +148,12 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
                 }
             }
         }
-        None => r.missing(root.pos, "", "components", "the recipe file"),
+        None => r.missing(root.pos, "", "components", What::plain("the recipe file")),
     }
     let deployment = match f.get("deployment") {
         Some(n) => r.deployment(n).unwrap_or_default(),
         None => {
-            r.missing(root.pos, "", "deployment", "the recipe file");
+            r.missing(root.pos, "", "deployment", What::plain("the recipe file"));
             Deployment::default()
         }
     };
@@ -178,6 +175,35 @@ pub(crate) fn read_recipe(root: Option<&Node>, r: &mut Reader) -> Option<Recipe>
         deployment,
         layout,
     })
+}
+
+/// What a part of the file is, for messages ("node `web`", What::plain("the deployment")). Formatted only when
+/// a problem is reported, so reading a large valid file allocates no message text.
+#[derive(Clone, Copy)]
+pub(crate) struct What<'a> {
+    kind: &'static str,
+    name: Option<&'a str>,
+}
+
+impl<'a> What<'a> {
+    pub(crate) fn plain(kind: &'static str) -> Self {
+        What { kind, name: None }
+    }
+    pub(crate) fn named(kind: &'static str, name: &'a str) -> Self {
+        What {
+            kind,
+            name: Some(name),
+        }
+    }
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name {
+            Some(n) => write!(f, "{} `{}`", self.kind, n),
+            None => f.write_str(self.kind),
+        }
+    }
 }
 
 /// The fields of one mapping, by key.
@@ -289,8 +315,8 @@ impl Reader<'_> {
     }
 
     /// Reports a missing key at the key that names the incomplete part (else at `at`).
-    fn missing(&mut self, at: Pos, path: &str, key: &str, what: &str) {
-        let at = self.map.keys.get(path).copied().unwrap_or(at);
+    fn missing(&mut self, at: Pos, path: &str, key: &str, what: What) {
+        let at = self.map.key(path).unwrap_or(at);
         self.err(
             Diagnostic::error(Code::MissingKey, format!("{what} has no `{key}`"))
                 .at(at)
@@ -304,7 +330,7 @@ impl Reader<'_> {
         &mut self,
         node: &'n Node,
         path: &str,
-        what: &str,
+        what: What,
         allowed: &[&str],
     ) -> Option<Fields<'n>> {
         let entries = match &node.value {
@@ -334,8 +360,7 @@ impl Reader<'_> {
         for (key, value) in entries {
             let child = join(path, &key.text);
             if allowed.contains(&key.text.as_str()) {
-                self.map.keys.insert(child.clone(), key.pos);
-                self.map.values.insert(child, value.pos);
+                self.map.insert(child, key.pos, value.pos);
                 out.push((key.text.as_str(), value));
             } else {
                 let hint = match did_you_mean(&key.text, allowed.iter().copied()) {
@@ -368,8 +393,7 @@ impl Reader<'_> {
                 let mut out = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
                     let child = join(path, &k.text);
-                    self.map.keys.insert(child.clone(), k.pos);
-                    self.map.values.insert(child, v.pos);
+                    self.map.insert(child, k.pos, v.pos);
                     out.push((k, v));
                 }
                 out
@@ -416,7 +440,7 @@ impl Reader<'_> {
         path: &str,
         key: &str,
         at: Pos,
-        what: &str,
+        what: What,
     ) -> Option<String> {
         let child = join(path, key);
         match f.get(key) {
@@ -553,7 +577,7 @@ impl Reader<'_> {
         let f = self.fields(
             node,
             path,
-            &format!("image `{}`", last(path)),
+            What::named("image", last(path)),
             &["description", "login_user", "clouds", "recipes"],
         )?;
         let mut img = Image {
@@ -573,7 +597,7 @@ impl Reader<'_> {
                 if let Some(cf) = self.fields(
                     cn,
                     &p,
-                    &format!("the `{}` cloud entry", key.text),
+                    What::named("cloud entry", &key.text),
                     &["image", "size"],
                 ) {
                     let ci = CloudImage {
@@ -593,7 +617,7 @@ impl Reader<'_> {
             if let Some(rf) = self.fields(
                 n,
                 &rpath,
-                "image recipes",
+                What::plain("image recipes"),
                 &["pre_install", "packages", "post_install"],
             ) {
                 img.recipes.pre_install = rf
@@ -651,7 +675,7 @@ impl Reader<'_> {
         let f = self.fields(
             node,
             path,
-            &format!("component `{}`", last(path)),
+            What::named("component", last(path)),
             &["description", "image", "inputs", "outputs", "recipes"],
         )?;
         let image = self
@@ -660,7 +684,7 @@ impl Reader<'_> {
                 path,
                 "image",
                 node.pos,
-                &format!("component `{}`", last(path)),
+                What::named("component", last(path)),
             )
             .unwrap_or_default();
         let mut c = Component {
@@ -688,7 +712,7 @@ impl Reader<'_> {
                 if let Some(of) = self.fields(
                     onode,
                     &p,
-                    &format!("output `{}`", key.text),
+                    What::named("output", &key.text),
                     &["description"],
                 ) {
                     let spec = OutputSpec {
@@ -705,7 +729,7 @@ impl Reader<'_> {
             if let Some(rf) = self.fields(
                 n,
                 &rpath,
-                "component recipes",
+                What::plain("component recipes"),
                 &["deployment", "reporting", "on_node_add", "on_node_remove"],
             ) {
                 let mut get = |k: &str| rf.get(k).and_then(|n| self.string(n, &join(&rpath, k)));
@@ -724,7 +748,7 @@ impl Reader<'_> {
         let f = self.fields(
             node,
             path,
-            &format!("input `{}`", last(path)),
+            What::named("input", last(path)),
             &["description", "required", "default", "secret", "generate"],
         )?;
         Some(InputSpec {
@@ -752,7 +776,7 @@ impl Reader<'_> {
         let f = self.fields(
             node,
             "deployment",
-            "the deployment",
+            What::plain("the deployment"),
             &["keep_running", "nodes"],
         )?;
         let mut d = Deployment::default();
@@ -782,7 +806,12 @@ impl Reader<'_> {
                     }
                 }
             }
-            None => self.missing(node.pos, "deployment", "nodes", "the deployment"),
+            None => self.missing(
+                node.pos,
+                "deployment",
+                "nodes",
+                What::plain("the deployment"),
+            ),
         }
         Some(d)
     }
@@ -791,7 +820,7 @@ impl Reader<'_> {
         let f = self.fields(
             node,
             path,
-            &format!("node `{}`", last(path)),
+            What::named("node", last(path)),
             &["component", "multiplicity", "cloud", "inputs"],
         )?;
         let mut nd = crate::model::Node::new(
@@ -800,7 +829,7 @@ impl Reader<'_> {
                 path,
                 "component",
                 node.pos,
-                &format!("node `{}`", last(path)),
+                What::named("node", last(path)),
             )
             .unwrap_or_default(),
         );
@@ -820,14 +849,14 @@ impl Reader<'_> {
                     Value::Scalar { text, .. } => Some(InputValue::Value(text.clone())),
                     Value::Null => Some(InputValue::Value(String::new())),
                     Value::Map(_) => {
-                        let wf = self.fields(vnode, &p, "a wire", &["from"]);
+                        let wf = self.fields(vnode, &p, What::plain("a wire"), &["from"]);
                         match wf.as_ref().and_then(|wf| wf.get("from")) {
                             Some(fnode) => self
                                 .string(fnode, &join(&p, "from"))
                                 .map(|from| InputValue::Wire { from }),
                             None => {
                                 if wf.is_some() {
-                                    self.missing(vnode.pos, &p, "from", "a wire");
+                                    self.missing(vnode.pos, &p, "from", What::plain("a wire"));
                                 }
                                 None
                             }
@@ -855,18 +884,18 @@ impl Reader<'_> {
     }
 
     fn position(&mut self, node: &Node, path: &str) -> Option<Position> {
-        let f = self.fields(node, path, "a layout position", &["x", "y"])?;
+        let f = self.fields(node, path, What::plain("a layout position"), &["x", "y"])?;
         let x = match f.get("x") {
             Some(n) => self.number(n, &join(path, "x")),
             None => {
-                self.missing(node.pos, path, "x", "a layout position");
+                self.missing(node.pos, path, "x", What::plain("a layout position"));
                 None
             }
         };
         let y = match f.get("y") {
             Some(n) => self.number(n, &join(path, "y")),
             None => {
-                self.missing(node.pos, path, "y", "a layout position");
+                self.missing(node.pos, path, "y", What::plain("a layout position"));
                 None
             }
         };

@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use crate::diagnostic::{Code, Diagnostic, Pos};
@@ -295,21 +297,42 @@ fn dedup_keys(entries: Vec<(Key, Node)>, diags: &mut Vec<Diagnostic>) -> Vec<(Ke
     if entries.len() < 2 {
         return entries;
     }
-    let mut first_line: HashMap<&str, u32> = HashMap::with_capacity(entries.len());
     let mut duplicates = Vec::new();
-    for (i, (key, _)) in entries.iter().enumerate() {
-        if let Some(line) = first_line.get(key.text.as_str()) {
-            duplicates.push(i);
-            diags.push(
-                Diagnostic::error(
-                    Code::DuplicateName,
-                    format!("`{}` is defined twice (first on line {line})", key.text),
-                )
-                .at(key.pos)
-                .hint("names must be unique: rename or remove one of them"),
-            );
-        } else {
-            first_line.insert(&key.text, key.pos.line);
+    let mut report = |i: usize, first: &Key, diags: &mut Vec<Diagnostic>| {
+        let key = &entries[i].0;
+        duplicates.push(i);
+        diags.push(
+            Diagnostic::error(
+                Code::DuplicateName,
+                format!(
+                    "`{}` is defined twice (first on line {})",
+                    key.text, first.pos.line
+                ),
+            )
+            .at(key.pos)
+            .hint("names must be unique: rename or remove one of them"),
+        );
+    };
+    if entries.len() <= 16 {
+        // Small mappings (almost all of them): a scan beats hashing.
+        for i in 1..entries.len() {
+            if let Some((first, _)) = entries[..i]
+                .iter()
+                .find(|(k, _)| k.text == entries[i].0.text)
+            {
+                report(i, first, diags);
+            }
+        }
+    } else {
+        let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+        first.reserve(entries.len());
+        for (i, (key, _)) in entries.iter().enumerate() {
+            match first.get(key.text.as_str()) {
+                Some(&f) => report(i, &entries[f].0, diags),
+                None => {
+                    first.insert(&key.text, i);
+                }
+            }
         }
     }
     if duplicates.is_empty() {
