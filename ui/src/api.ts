@@ -1,0 +1,127 @@
+// The ONE module that talks to the Rust side: every Tauri command and native dialog the designer uses.
+// Owns: command names, argument keys (camelCase, as Tauri 2 maps them to snake_case Rust
+// parameters) and result types. Never: UI state. Outside Tauri (a plain browser, for visual work
+// only) the calls go to ./preview-backend instead; tests never use it.
+
+import type { DiagnosticView, Recipe } from "./bindings/recipe";
+import type {
+  CommandError,
+  DiffChunk,
+  ImportResult,
+  ModuleBody,
+  ModuleKind,
+  ModuleSummary,
+  ModuleVersion,
+  VersionInfo,
+} from "./api-types";
+
+export type { CommandError } from "./api-types";
+
+/** A failed command, carrying the stable code the Rust side sent. Match on `code`, never on text. */
+export class ApiError extends Error implements CommandError {
+  readonly code: string;
+  constructor(error: CommandError) {
+    super(error.message);
+    this.name = "ApiError";
+    this.code = error.code;
+  }
+}
+
+export function toCommandError(e: unknown): CommandError {
+  if (e instanceof ApiError) return { code: e.code, message: e.message };
+  if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
+    const { code, message } = e as { code: unknown; message: unknown };
+    return { code: String(code), message: String(message) };
+  }
+  if (typeof e === "string") return { code: "unknown", message: e };
+  if (e instanceof Error) return { code: "unknown", message: e.message };
+  return { code: "unknown", message: String(e) };
+}
+
+type Invoke = <T>(command: string, args?: Record<string, unknown>) => Promise<T>;
+
+/** Whether the page runs inside the Tauri shell. */
+export const inTauri = (): boolean =>
+  typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+
+let invoker: Promise<Invoke> | null = null;
+function getInvoke(): Promise<Invoke> {
+  invoker ??= inTauri()
+    ? import("@tauri-apps/api/core").then((m) => m.invoke as Invoke)
+    : import("./preview-backend").then((m) => m.previewInvoke as Invoke);
+  return invoker;
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  const invoke = await getInvoke();
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    throw new ApiError(toCommandError(e));
+  }
+}
+
+// ------------------------------------------------------------------ library
+
+export const libraryList = (args: { kind?: ModuleKind; query?: string } = {}) =>
+  call<ModuleSummary[]>("library_list", args);
+
+export const libraryGet = (args: { kind: ModuleKind; name: string; version?: number }) =>
+  call<ModuleVersion>("library_get", args);
+
+export const librarySave = (args: { kind: ModuleKind; name: string; body: ModuleBody; comment?: string }) =>
+  call<number>("library_save", args);
+
+export const libraryHistory = (args: { kind: ModuleKind; name: string }) =>
+  call<VersionInfo[]>("library_history", args);
+
+export const libraryDiff = (args: { kind: ModuleKind; name: string; a: number; b: number }) =>
+  call<DiffChunk[]>("library_diff", args);
+
+export const libraryRestore = (args: { kind: ModuleKind; name: string; version: number; comment?: string }) =>
+  call<number>("library_restore", args);
+
+// ------------------------------------------------------------------ deployments and recipe files
+
+/** The deployment with every component and image it uses, as one Recipe. */
+export const deploymentOpen = (args: { name: string; version?: number }) =>
+  call<Recipe>("deployment_open", args);
+
+/** Saves the deployment and every changed component/image as new versions; the deployment's version. */
+export const deploymentSave = (args: { recipe: Recipe; comment?: string }) =>
+  call<number>("deployment_save", args);
+
+/** The same validator as `slipway validate`. */
+export const recipeValidate = (args: { recipe: Recipe }) =>
+  call<DiagnosticView[]>("recipe_validate", args);
+
+/** Writes the recipe as a v1 `*.slipway.yaml` file. */
+export const recipeExport = (args: { recipe: Recipe; path: string }) => call<void>("recipe_export", args);
+
+/** Reads a recipe file; when invalid, `ok` is false and nothing was stored. */
+export const recipeImport = (args: { path: string }) => call<ImportResult>("recipe_import", args);
+
+/** A recipe file named on the command line, to open at start. */
+export const appInitialFile = () => call<string | null>("app_initial_file");
+
+// ------------------------------------------------------------------ native dialogs
+
+const RECIPE_FILTER = { name: "Slipway recipe", extensions: ["slipway.yaml", "yaml", "yml"] };
+
+export async function chooseRecipeToImport(): Promise<string | null> {
+  if (!inTauri()) return (await import("./preview-backend")).previewChooseFile();
+  const { open } = await import("@tauri-apps/plugin-dialog");
+  const picked = await open({ multiple: false, directory: false, filters: [RECIPE_FILTER], title: "Import a recipe" });
+  return typeof picked === "string" ? picked : null;
+}
+
+export async function chooseExportPath(suggestedName: string): Promise<string | null> {
+  if (!inTauri()) return `${suggestedName}.slipway.yaml`;
+  const { save } = await import("@tauri-apps/plugin-dialog");
+  const path = await save({
+    filters: [RECIPE_FILTER],
+    defaultPath: `${suggestedName}.slipway.yaml`,
+    title: "Export the recipe",
+  });
+  return path ?? null;
+}
