@@ -1,0 +1,149 @@
+//! The interface between the engine and a cloud: request and result types, and the [`Driver`]
+//! trait. The engine keeps drivers as `Arc<dyn Driver>` and calls them from many tasks at once.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use slipway_recipe::CloudImage;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::DriverError;
+
+/// One machine to create.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceSpec {
+    /// `web.1`
+    pub name: String,
+    pub node: String,
+    /// 1-based.
+    pub index: u32,
+    /// The image as mapped for this cloud; `None` for drivers that need none (`local`, `ssh`).
+    pub image: Option<CloudImage>,
+    pub login_user: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProvisionRequest {
+    pub run_id: String,
+    /// The run's folder under the data directory; drivers may keep files there.
+    pub run_dir: PathBuf,
+    pub instances: Vec<InstanceSpec>,
+}
+
+/// A created machine, as the engine stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioned {
+    /// `web.1`
+    pub name: String,
+    /// The driver's id for the machine, used by `terminate` and returned by `list_tagged`.
+    pub resource_id: String,
+    /// The address other instances reach this one at (the `hostname` built-in parameter).
+    pub hostname: String,
+}
+
+/// One recipe step to run on one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRequest {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub instance: Provisioned,
+    /// `pre_install`, `packages`, `post_install`, `deployment`, `reporting`, `on_node_add`, …
+    pub step: String,
+    /// The recipe text; empty for the `packages` step.
+    pub script: String,
+    /// Inputs and `SLIPWAY_*` variables; the driver adds `SLIPWAY_OUTPUT` and
+    /// `SLIPWAY_REPORT_DIR` itself.
+    pub env: Vec<(String, String)>,
+    /// Only for the `packages` step (the script is empty then).
+    pub packages: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a step's output, without its line ending. Bytes that are not UTF-8 are replaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputLine {
+    pub stream: Stream,
+    pub text: String,
+}
+
+impl OutputLine {
+    pub fn stdout(text: impl Into<String>) -> Self {
+        OutputLine {
+            stream: Stream::Stdout,
+            text: text.into(),
+        }
+    }
+
+    pub fn stderr(text: impl Into<String>) -> Self {
+        OutputLine {
+            stream: Stream::Stderr,
+            text: text.into(),
+        }
+    }
+}
+
+/// How a step ended: a non-zero `exit_code` means the recipe failed (128 + N when it was killed
+/// by signal N); `outputs` holds what it wrote to `SLIPWAY_OUTPUT`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepResult {
+    pub exit_code: i32,
+    pub outputs: IndexMap<String, String>,
+}
+
+/// A kind of cloud. Every method may be called concurrently for different instances.
+#[async_trait::async_trait]
+pub trait Driver: Send + Sync {
+    /// The driver kind (`local`, `ssh`, `docker`, `ec2`, …).
+    fn kind(&self) -> &'static str;
+
+    /// How many provisioning/terminating calls may run at once on this cloud.
+    fn concurrency(&self) -> usize;
+
+    /// Checks settings and credentials without creating anything.
+    async fn check(&self) -> Result<(), DriverError>;
+
+    /// Creates the instances (batched: a cloud that can create many in one call does), each
+    /// tagged with `run_id`; one result per requested instance, in order.
+    async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>>;
+
+    /// Runs one step: streams every output line (as it happens, line by line) to `lines`,
+    /// returns the exit status and the parsed `SLIPWAY_OUTPUT`. When `cancel` fires, kills the
+    /// step (and everything it started) and returns [`crate::ErrorKind::Cancelled`].
+    async fn run_step(
+        &self,
+        req: StepRequest,
+        lines: mpsc::Sender<OutputLine>,
+        cancel: CancellationToken,
+    ) -> Result<StepResult, DriverError>;
+
+    /// Copies the files left in the instance's `SLIPWAY_REPORT_DIR` into `dest` (created),
+    /// returning their paths relative to `dest` (with `/` separators) and sizes in bytes.
+    async fn fetch_reports(
+        &self,
+        run_id: &str,
+        run_dir: &Path,
+        instance: &Provisioned,
+        dest: &Path,
+    ) -> Result<Vec<(String, u64)>, DriverError>;
+
+    /// Terminates instances; must leave nothing running. Idempotent: terminating an instance
+    /// that is already gone is `Ok`.
+    async fn terminate(
+        &self,
+        run_id: &str,
+        run_dir: &Path,
+        instances: &[Provisioned],
+    ) -> Result<(), DriverError>;
+
+    /// Resources tagged with this run id that still exist (for orphan sweeps after a crash), as
+    /// resource ids.
+    async fn list_tagged(&self, run_id: &str, run_dir: &Path) -> Result<Vec<String>, DriverError>;
+}
