@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn slipway(args: &[&str]) -> Output {
@@ -25,7 +27,13 @@ fn every_example_validates() {
     for entry in std::fs::read_dir(repo("assets/examples")).unwrap() {
         let path = entry.unwrap().path();
         let out = slipway(&["validate", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
         assert!(text(&out.stdout).contains("valid"));
     }
 }
@@ -36,7 +44,10 @@ fn invalid_file_exits_2_with_located_problems() {
     let out = slipway(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("wires.slipway.yaml:27:26: error[unknown-parameter]"), "{err}");
+    assert!(
+        err.contains("wires.slipway.yaml:27:26: error[unknown-parameter]"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `port`?"), "{err}");
     assert!(err.contains("5 errors"), "{err}");
 }
@@ -52,7 +63,10 @@ fn validate_json_is_one_parseable_line() {
     assert_eq!(v["valid"], false);
     assert_eq!(v["problems"][0]["code"], "wire-cycle");
     assert_eq!(v["problems"][0]["line"], 22);
-    assert!(v["problems"][0]["message"].as_str().unwrap().contains("a → b → c → a"));
+    assert!(v["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("a → b → c → a"));
 }
 
 #[test]
@@ -66,9 +80,18 @@ fn missing_file_is_bad_input() {
 fn bad_arguments_are_bad_input() {
     let file = repo("assets/examples/hello.slipway.yaml");
     let f = file.to_str().unwrap();
-    assert_eq!(slipway(&["plan", f, "--set", "nodot"]).status.code(), Some(2));
-    assert_eq!(slipway(&["plan", f, "--set", "hello.nope=1"]).status.code(), Some(2));
-    assert_eq!(slipway(&["plan", f, "--cloud", "nowhere"]).status.code(), Some(2));
+    assert_eq!(
+        slipway(&["plan", f, "--set", "nodot"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        slipway(&["plan", f, "--set", "hello.nope=1"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        slipway(&["plan", f, "--cloud", "nowhere"]).status.code(),
+        Some(2)
+    );
     assert_eq!(slipway(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -80,7 +103,10 @@ fn plan_shows_instances_waves_and_critical_path() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("web.1, web.2"), "{stdout}");
     assert!(stdout.contains("smoke.urls ← web.url"), "{stdout}");
-    assert!(stdout.contains("Critical path (6 steps, lower bound 6 units)"), "{stdout}");
+    assert!(
+        stdout.contains("Critical path (6 steps, lower bound 6 units)"),
+        "{stdout}"
+    );
 
     let out = slipway(&["plan", file.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
@@ -92,9 +118,22 @@ fn plan_shows_instances_waves_and_critical_path() {
         .iter()
         .find(|s| s["name"] == "smoke.1 deployment")
         .unwrap();
-    let mut after: Vec<&str> = smoke["after"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let mut after: Vec<&str> = smoke["after"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     after.sort();
-    assert_eq!(after, ["db.1 provision", "smoke.1 pre_install", "web.1 deployment", "web.2 deployment"]);
+    assert_eq!(
+        after,
+        [
+            "db.1 provision",
+            "smoke.1 pre_install",
+            "web.1 deployment",
+            "web.2 deployment"
+        ]
+    );
 }
 
 #[test]

@@ -1,0 +1,158 @@
+//! A fake driver for engine logic tests and benchmarks: instances are entries in memory, a step
+//! "runs" by sleeping for a duration the test chooses and printing its script, and a script
+//! containing `FAIL` exits 1. The real drivers are tested for real in their own crates.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use slipway_driver::{
+    Driver, DriverError, OutputLine, ProvisionRequest, Provisioned, StepRequest, StepResult,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+type Durations = dyn Fn(&str, &str) -> Duration + Send + Sync;
+
+pub struct FakeDriver {
+    /// (instance name, step) → how long the step takes.
+    pub durations: Box<Durations>,
+    pub concurrency: usize,
+    /// Instances that exist right now, by resource id.
+    pub live: Mutex<HashSet<String>>,
+    /// Every step started, in order: (instance, step, env).
+    pub started: Mutex<Vec<(String, String, Vec<(String, String)>)>>,
+    /// Provision calls made, by batch size.
+    pub batches: Mutex<Vec<usize>>,
+}
+
+impl FakeDriver {
+    pub fn new(
+        durations: impl Fn(&str, &str) -> Duration + Send + Sync + 'static,
+    ) -> Arc<FakeDriver> {
+        Arc::new(FakeDriver {
+            durations: Box::new(durations),
+            concurrency: 64,
+            live: Mutex::new(HashSet::new()),
+            started: Mutex::new(Vec::new()),
+            batches: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn instant() -> Arc<FakeDriver> {
+        FakeDriver::new(|_, _| Duration::ZERO)
+    }
+}
+
+#[async_trait::async_trait]
+impl Driver for FakeDriver {
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+    async fn check(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+    async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
+        self.batches.lock().unwrap().push(req.instances.len());
+        let longest = req
+            .instances
+            .iter()
+            .map(|i| (self.durations)(&i.name, "provision"))
+            .max()
+            .unwrap_or_default();
+        if !longest.is_zero() {
+            tokio::time::sleep(longest).await;
+        }
+        req.instances
+            .iter()
+            .map(|i| {
+                let rid = format!("{}/{}", req.run_id, i.name);
+                self.live.lock().unwrap().insert(rid.clone());
+                Ok(Provisioned {
+                    name: i.name.clone(),
+                    resource_id: rid,
+                    hostname: format!("{}.fake", i.name),
+                })
+            })
+            .collect()
+    }
+    async fn run_step(
+        &self,
+        req: StepRequest,
+        lines: mpsc::Sender<OutputLine>,
+        cancel: CancellationToken,
+    ) -> Result<StepResult, DriverError> {
+        self.started.lock().unwrap().push((
+            req.instance.name.clone(),
+            req.step.clone(),
+            req.env.clone(),
+        ));
+        let d = (self.durations)(&req.instance.name, &req.step);
+        if !d.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = cancel.cancelled() => return Err(DriverError::cancelled("cancelled")),
+            }
+        }
+        let mut outputs = IndexMap::new();
+        for line in req.script.lines() {
+            // `echo NAME=VALUE` lines of the script become outputs, with $VARS from the env.
+            let expanded = expand(line, &req.env);
+            let _ = lines.send(OutputLine::stdout(expanded.clone())).await;
+            if let Some(rest) = expanded.strip_prefix("output ") {
+                if let Some((k, v)) = rest.split_once('=') {
+                    outputs.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let exit_code = if req.script.contains("FAIL") { 1 } else { 0 };
+        Ok(StepResult { exit_code, outputs })
+    }
+    async fn fetch_reports(
+        &self,
+        _: &str,
+        _: &Path,
+        _: &Provisioned,
+        _: &Path,
+    ) -> Result<Vec<(String, u64)>, DriverError> {
+        Ok(Vec::new())
+    }
+    async fn terminate(
+        &self,
+        _: &str,
+        _: &Path,
+        instances: &[Provisioned],
+    ) -> Result<(), DriverError> {
+        let mut live = self.live.lock().unwrap();
+        for i in instances {
+            live.remove(&i.resource_id);
+        }
+        Ok(())
+    }
+    async fn list_tagged(&self, run_id: &str, _: &Path) -> Result<Vec<String>, DriverError> {
+        let prefix = format!("{run_id}/");
+        Ok(self
+            .live
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with(&prefix))
+            .cloned()
+            .collect())
+    }
+}
+
+fn expand(line: &str, env: &[(String, String)]) -> String {
+    let mut out = line.to_string();
+    let mut vars: Vec<&(String, String)> = env.iter().collect();
+    vars.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    for (k, v) in vars {
+        out = out.replace(&format!("${k}"), v);
+    }
+    out
+}

@@ -1,0 +1,34 @@
+//! The engine: takes a planned deployment and makes it real (SPEC §3, §4).
+//!
+//! It walks the step graph of `slipway-plan`: provisioning of every instance starts at once
+//! (bounded per cloud), and a step starts the moment every step it reads from has finished; there
+//! are no global barriers. Wired values are resolved just before a step starts. Every state change
+//! is committed to the store before it is announced to the [`Hooks`]. Secret values are masked as
+//! `***` in every log line, event, stored parameter and error message.
+//!
+//! Architecture invariants: no Tauri and no terminal code here (the CLI and the desktop shell are
+//! two `Hooks` implementations); no clock reads outside [`Clock`]; drivers are only reached
+//! through the `slipway_driver::Driver` trait.
+
+pub mod clock;
+pub mod events;
+pub mod fake;
+pub mod mask;
+mod resolve;
+mod run;
+mod teardown;
+
+pub use clock::{Clock, SystemClock};
+pub use events::{Event, Hooks, NoHooks};
+pub use mask::Masker;
+pub use run::{launch, Context, Drivers, Launch, Outcome};
+pub use teardown::{terminate_run, TerminateError};
+
+/// Exit codes of SPEC §6.
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    pub const DEPLOYMENT_FAILED: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+    pub const INFRASTRUCTURE: i32 = 3;
+    pub const CANCELLED: i32 = 130;
+}

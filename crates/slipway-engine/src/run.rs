@@ -1,0 +1,1141 @@
+//! One run, from launch to teardown.
+//!
+//! Owns: the coordinator. A single task owns all run state and the store handle; provisioning
+//! batches, steps and report fetches run as spawned tasks that talk back over one channel, so
+//! state changes happen in one place, in order, and are committed before they are announced.
+//! Never: waits for a phase to finish before starting unrelated work (no global barriers).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use slipway_driver::{
+    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
+    StepRequest, StepResult, Stream,
+};
+use slipway_plan::{Plan, StepId, StepKind};
+use slipway_recipe::{split_image_ref, KeepRunning, Recipe, ValidateOptions};
+use slipway_store::{
+    InstanceState, LogStream, NewInstance, NewLogLine, NewParam, NewRun, ParamKind, RunState,
+    StepState, Store, StoreError,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::events::{Event, Hooks};
+use crate::exit;
+use crate::mask::Masker;
+use crate::resolve::{builtin_env, generate_secret, resolve_inputs, InstanceValues};
+use crate::teardown::{teardown, TeardownTarget};
+
+/// Drivers by cloud name (`local`, `my-ec2`, …).
+pub type Drivers = HashMap<String, Arc<dyn Driver>>;
+
+/// What the engine needs from its host.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Arc<Mutex<Store>>,
+    pub drivers: Drivers,
+    pub hooks: Arc<dyn Hooks>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One launch of a validated recipe.
+pub struct Launch {
+    pub run_id: String,
+    pub recipe: Recipe,
+    pub recipe_text: String,
+    /// Clouds and `--set` values; the recipe must validate with these.
+    pub opts: ValidateOptions,
+    pub keep: KeepRunning,
+    /// The run's folder: reports, and whatever the drivers keep (local sandboxes).
+    pub run_dir: PathBuf,
+    /// The run record exists already (a parent process created it for `--detach`).
+    pub already_created: bool,
+}
+
+/// How a run ended, for the exit code.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub run_id: String,
+    pub state: RunState,
+    pub exit_code: i32,
+    pub error: Option<String>,
+    /// Instances were left running by the keep-running policy.
+    pub kept: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailureKind {
+    Recipe,
+    Infrastructure,
+    Cancelled,
+}
+
+#[derive(Clone, Debug)]
+struct Failure {
+    kind: FailureKind,
+    message: String,
+}
+
+enum Msg {
+    Provisioned(Vec<(usize, Result<Provisioned, DriverError>)>),
+    Log {
+        step: StepId,
+        stream: LogStream,
+        line: String,
+        at: i64,
+    },
+    StepDone {
+        step: StepId,
+        result: Result<StepResult, DriverError>,
+    },
+    Reports {
+        instance: usize,
+        result: Result<Vec<(String, u64)>, DriverError>,
+    },
+}
+
+/// Runs `launch` to its end: provisions, walks the step graph, applies the keep-running policy.
+/// `cancel` stops it (Ctrl-C, `slipway terminate`).
+pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) -> Outcome {
+    let plan = match Plan::build(&launch.recipe, &launch.opts) {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome {
+                run_id: launch.run_id.clone(),
+                state: RunState::Aborted,
+                exit_code: exit::BAD_INPUT,
+                error: Some(e.to_string()),
+                kept: false,
+            }
+        }
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let values = plan
+        .instances
+        .iter()
+        .map(|i| InstanceValues {
+            node: i.node.clone(),
+            index: i.index,
+            cloud: i.cloud.clone(),
+            ..InstanceValues::default()
+        })
+        .collect();
+    let n_steps = plan.steps.len();
+    let n_inst = plan.instances.len();
+    let run = Run {
+        ctx,
+        dependents: plan.dependents(),
+        remaining: plan.steps.iter().map(|s| s.after.len()).collect(),
+        plan,
+        l: &launch,
+        values,
+        provisioned: vec![None; n_inst],
+        step_state: vec![StepState::Pending; n_steps],
+        step_started: vec![0; n_steps],
+        inst_state: vec![InstanceState::Pending; n_inst],
+        reports_fetched: vec![false; n_inst],
+        run_state: RunState::Initializing,
+        in_flight: 0,
+        failure: None,
+        store_error: None,
+        masker: Masker::default(),
+        generated: IndexMap::new(),
+        tx,
+        rx,
+        step_cancel: cancel.child_token(),
+        user_cancel: cancel,
+        pending_logs: Vec::new(),
+        pending_log_events: Vec::new(),
+        inputs_recorded: vec![false; n_inst],
+    };
+    run.go().await
+}
+
+struct Run<'a> {
+    ctx: &'a Context,
+    l: &'a Launch,
+    plan: Plan,
+    values: Vec<InstanceValues>,
+    provisioned: Vec<Option<Provisioned>>,
+    step_state: Vec<StepState>,
+    step_started: Vec<i64>,
+    remaining: Vec<usize>,
+    dependents: Vec<Vec<StepId>>,
+    inst_state: Vec<InstanceState>,
+    reports_fetched: Vec<bool>,
+    inputs_recorded: Vec<bool>,
+    run_state: RunState,
+    in_flight: usize,
+    failure: Option<Failure>,
+    store_error: Option<String>,
+    masker: Masker,
+    generated: IndexMap<(String, String), String>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    step_cancel: CancellationToken,
+    user_cancel: CancellationToken,
+    pending_logs: Vec<NewLogLine>,
+    pending_log_events: Vec<Event>,
+}
+
+fn store_kind(kind: StepKind) -> slipway_store::StepKind {
+    slipway_store::StepKind::parse(kind.as_str()).expect("plan and store name the same steps")
+}
+
+impl Run<'_> {
+    fn now(&self) -> i64 {
+        self.ctx.clock.now_ms()
+    }
+
+    fn run_id(&self) -> &str {
+        &self.l.run_id
+    }
+
+    /// Commits a change; the first store failure aborts the run as an infrastructure error.
+    fn record(&mut self, f: impl FnOnce(&mut Store) -> Result<(), StoreError>) -> bool {
+        let result = {
+            let mut store = self.ctx.store.lock().expect("store lock");
+            f(&mut store)
+        };
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                if self.store_error.is_none() {
+                    self.store_error = Some(e.to_string());
+                    self.fail(
+                        FailureKind::Infrastructure,
+                        format!("the run store failed: {e}"),
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    fn announce(&self, event: Event) {
+        self.ctx.hooks.on_event(&event);
+    }
+
+    fn set_run_state(&mut self, state: RunState) {
+        if self.run_state == state {
+            return;
+        }
+        let (id, at) = (self.run_id().to_string(), self.now());
+        if self.record(|s| s.set_run_state(&id, state, at, None)) {
+            self.run_state = state;
+            self.announce(Event::RunState {
+                run_id: id,
+                state,
+                at,
+            });
+        }
+    }
+
+    fn set_instance_state(&mut self, i: usize, state: InstanceState, detail: Option<String>) {
+        if self.inst_state[i] == state && detail.is_none() {
+            return;
+        }
+        let (id, at) = (self.run_id().to_string(), self.now());
+        let name = self.plan.instances[i].name.clone();
+        let d = detail.clone();
+        if self.record(|s| s.set_instance_state(&id, &name, state, at, d.as_deref())) {
+            self.inst_state[i] = state;
+            self.announce(Event::InstanceState {
+                run_id: id,
+                instance: name,
+                state,
+                detail,
+                at,
+            });
+        }
+    }
+
+    fn system_log(&mut self, instance: Option<usize>, step: Option<StepKind>, line: String) {
+        let at = self.now();
+        let line = self.masker.mask(&line);
+        let instance = instance.map(|i| self.plan.instances[i].name.clone());
+        self.pending_logs.push(NewLogLine {
+            run_id: self.run_id().to_string(),
+            instance: instance.clone(),
+            step: step.map(store_kind),
+            stream: LogStream::System,
+            line: line.clone(),
+            at,
+        });
+        self.pending_log_events.push(Event::Log {
+            run_id: self.run_id().to_string(),
+            instance,
+            step: step.map(|k| k.as_str().to_string()),
+            stream: LogStream::System,
+            line,
+            at,
+        });
+    }
+
+    fn flush_logs(&mut self) {
+        if self.pending_logs.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.pending_logs);
+        let events = std::mem::take(&mut self.pending_log_events);
+        if self.record(|s| s.append_logs(&lines)) {
+            for e in events {
+                self.announce(e);
+            }
+        }
+    }
+
+    fn fail(&mut self, kind: FailureKind, message: String) {
+        let message = self.masker.mask(&message);
+        if self.failure.is_none() {
+            self.failure = Some(Failure { kind, message });
+            self.step_cancel.cancel();
+        }
+    }
+
+    async fn go(mut self) -> Outcome {
+        self.start();
+        if self.failure.is_none() {
+            self.start_provisioning();
+        }
+        self.pump().await;
+
+        // After a failure, reporting recipes still run where the deployment ran, so a CI job
+        // gets the logs of the test that failed; then every provisioned instance's reports are
+        // fetched.
+        if matches!(&self.failure, Some(f) if f.kind != FailureKind::Cancelled) {
+            self.step_cancel = self.user_cancel.child_token();
+            self.start_failure_reporting();
+            self.pump().await;
+        }
+        for i in 0..self.plan.instances.len() {
+            if !self.reports_fetched[i] && self.provisioned[i].is_some() {
+                self.start_report_fetch(i);
+            }
+        }
+        self.pump().await;
+        self.finish().await
+    }
+
+    fn start(&mut self) {
+        let l = self.l;
+        let (pid, start_time) = slipway_store::current_process_identity();
+        let at = self.now();
+        let instances: Vec<NewInstance> = self
+            .plan
+            .instances
+            .iter()
+            .map(|i| NewInstance {
+                name: i.name.clone(),
+                node: i.node.clone(),
+                index: i.index,
+                cloud: i.cloud.clone(),
+            })
+            .collect();
+        let steps: Vec<(String, slipway_store::StepKind)> = self
+            .plan
+            .steps
+            .iter()
+            .map(|s| {
+                (
+                    self.plan.instances[s.instance].name.clone(),
+                    store_kind(s.kind),
+                )
+            })
+            .collect();
+        let default_cloud = l
+            .opts
+            .default_cloud
+            .clone()
+            .unwrap_or_else(|| "local".into());
+        let ok = self.record(|s| {
+            if l.already_created {
+                s.claim_run(&l.run_id, pid, start_time)?;
+            } else {
+                s.create_run(&NewRun {
+                    id: l.run_id.clone(),
+                    name: l.recipe.name.clone(),
+                    keep_running: l.keep,
+                    recipe_text: l.recipe_text.clone(),
+                    default_cloud,
+                    created_at: at,
+                    owner_pid: pid,
+                    owner_start_time: start_time,
+                })?;
+            }
+            s.add_instances(&l.run_id, &instances, at)?;
+            let refs: Vec<(&str, slipway_store::StepKind)> =
+                steps.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+            s.add_steps(&l.run_id, &refs)
+        });
+        self.announce(Event::RunStarted {
+            run_id: l.run_id.clone(),
+            name: l.recipe.name.clone(),
+            instances: self.plan.instances.iter().map(|i| i.name.clone()).collect(),
+            at,
+        });
+        if !ok {
+            return;
+        }
+
+        // Secrets: `--set` values of secret inputs and generated values are masked from here on.
+        for (nname, node) in &l.recipe.deployment.nodes {
+            let Some(c) = l.recipe.components.get(&node.component) else {
+                continue;
+            };
+            for (iname, spec) in &c.inputs {
+                if let Some(n) = spec.generate {
+                    let v = generate_secret(n);
+                    if spec.secret {
+                        self.masker.add(&v);
+                    }
+                    self.generated.insert((nname.clone(), iname.clone()), v);
+                }
+                if spec.secret {
+                    for s in l
+                        .opts
+                        .sets
+                        .iter()
+                        .filter(|s| &s.node == nname && &s.input == iname)
+                    {
+                        self.masker.add(&s.value);
+                    }
+                }
+            }
+        }
+        self.set_run_state(RunState::Provisioning);
+    }
+
+    fn driver_for(&self, cloud: &str) -> Option<Arc<dyn Driver>> {
+        self.ctx.drivers.get(cloud).cloned()
+    }
+
+    fn start_provisioning(&mut self) {
+        // Group instances by cloud; each cloud gets up to `concurrency()` batches at once.
+        let mut by_cloud: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, inst) in self.plan.instances.iter().enumerate() {
+            by_cloud.entry(inst.cloud.clone()).or_default().push(i);
+        }
+        for (cloud, ids) in by_cloud {
+            let Some(driver) = self.driver_for(&cloud) else {
+                self.fail(
+                    FailureKind::Infrastructure,
+                    format!("cloud `{cloud}` is not configured on this machine"),
+                );
+                return;
+            };
+            for &i in &ids {
+                self.set_instance_state(i, InstanceState::Provisioning, None);
+                let sid = self.plan.instances[i].steps[0];
+                self.mark_step_running(sid);
+            }
+            let batches = driver.concurrency().clamp(1, ids.len());
+            let size = ids.len().div_ceil(batches);
+            for chunk in ids.chunks(size) {
+                let specs: Vec<(usize, InstanceSpec)> = chunk
+                    .iter()
+                    .map(|&i| (i, self.instance_spec(i, &cloud, &*driver)))
+                    .collect();
+                let req_base = (self.run_id().to_string(), self.l.run_dir.clone());
+                let tx = self.tx.clone();
+                let driver = driver.clone();
+                let cancel = self.step_cancel.clone();
+                self.in_flight += 1;
+                tokio::spawn(async move {
+                    let results = provision_with_retries(&*driver, req_base, specs, cancel).await;
+                    let _ = tx.send(Msg::Provisioned(results));
+                });
+            }
+        }
+    }
+
+    fn instance_spec(&self, i: usize, cloud: &str, driver: &dyn Driver) -> InstanceSpec {
+        let inst = &self.plan.instances[i];
+        let recipe = &self.l.recipe;
+        let image = recipe
+            .components
+            .get(&recipe.deployment.nodes[&inst.node].component)
+            .and_then(|c| recipe.images.get(split_image_ref(&c.image).0));
+        InstanceSpec {
+            name: inst.name.clone(),
+            node: inst.node.clone(),
+            index: inst.index,
+            image: image.and_then(|img| {
+                img.clouds
+                    .get(cloud)
+                    .or_else(|| img.clouds.get(driver.kind()))
+                    .cloned()
+            }),
+            login_user: image.and_then(|img| img.login_user.clone()),
+        }
+    }
+
+    fn mark_step_running(&mut self, sid: StepId) {
+        let at = self.now();
+        let (id, name, kind) = self.step_names(sid);
+        if self.record(|s| {
+            s.set_step_state(&id, &name, store_kind(kind), StepState::Running, at, None)
+        }) {
+            self.step_state[sid] = StepState::Running;
+            self.step_started[sid] = at;
+            self.announce(Event::StepStarted {
+                run_id: id,
+                instance: name,
+                step: kind.as_str().to_string(),
+                at,
+            });
+        }
+    }
+
+    fn step_names(&self, sid: StepId) -> (String, String, StepKind) {
+        let s = &self.plan.steps[sid];
+        (
+            self.run_id().to_string(),
+            self.plan.instances[s.instance].name.clone(),
+            s.kind,
+        )
+    }
+
+    fn finish_step(&mut self, sid: StepId, state: StepState, exit_code: Option<i32>) {
+        let at = self.now();
+        let (id, name, kind) = self.step_names(sid);
+        if self.record(|s| s.set_step_state(&id, &name, store_kind(kind), state, at, exit_code)) {
+            self.step_state[sid] = state;
+            self.announce(Event::StepFinished {
+                run_id: id,
+                instance: name,
+                step: kind.as_str().to_string(),
+                state,
+                exit_code,
+                duration_ms: at - self.step_started[sid],
+                at,
+            });
+        }
+    }
+
+    /// Processes messages until no task is in flight.
+    async fn pump(&mut self) {
+        while self.in_flight > 0 {
+            let msg = tokio::select! {
+                m = self.rx.recv() => m,
+                _ = self.user_cancel.cancelled(), if self.failure.is_none() => {
+                    self.system_log(None, None, "cancelled: stopping every step".into());
+                    self.fail(FailureKind::Cancelled, "the run was cancelled".into());
+                    continue;
+                }
+            };
+            let Some(msg) = msg else { break };
+            self.handle(msg);
+            while let Ok(m) = self.rx.try_recv() {
+                self.handle(m);
+            }
+            self.flush_logs();
+        }
+        self.flush_logs();
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Log {
+                step,
+                stream,
+                line,
+                at,
+            } => {
+                let s = &self.plan.steps[step];
+                let instance = self.plan.instances[s.instance].name.clone();
+                self.pending_logs.push(NewLogLine {
+                    run_id: self.run_id().to_string(),
+                    instance: Some(instance.clone()),
+                    step: Some(store_kind(s.kind)),
+                    stream,
+                    line: line.clone(),
+                    at,
+                });
+                self.pending_log_events.push(Event::Log {
+                    run_id: self.run_id().to_string(),
+                    instance: Some(instance),
+                    step: Some(s.kind.as_str().to_string()),
+                    stream,
+                    line,
+                    at,
+                });
+            }
+            Msg::Provisioned(results) => {
+                self.flush_logs();
+                self.in_flight -= 1;
+                for (i, result) in results {
+                    self.on_provisioned(i, result);
+                }
+            }
+            Msg::StepDone { step, result } => {
+                self.flush_logs();
+                self.in_flight -= 1;
+                self.on_step_done(step, result);
+            }
+            Msg::Reports { instance, result } => {
+                self.flush_logs();
+                self.in_flight -= 1;
+                self.on_reports(instance, result);
+            }
+        }
+    }
+
+    fn on_provisioned(&mut self, i: usize, result: Result<Provisioned, DriverError>) {
+        let sid = self.plan.instances[i].steps[0];
+        match result {
+            Ok(p) => {
+                let (id, at) = (self.run_id().to_string(), self.now());
+                let name = self.plan.instances[i].name.clone();
+                let (rid, host) = (p.resource_id.clone(), p.hostname.clone());
+                // The resource is recorded first, so a crash from here on cannot forget it.
+                self.record(|s| s.set_instance_resource(&id, &name, &rid, Some(&host), at));
+                self.values[i].hostname = Some(p.hostname.clone());
+                self.values[i].instance_id = Some(p.resource_id.clone());
+                self.provisioned[i] = Some(p);
+                let v = &self.values[i];
+                let params: Vec<NewParam> = ["hostname", "instance_id", "index", "node", "cloud"]
+                    .iter()
+                    .map(|n| NewParam {
+                        instance: name.clone(),
+                        name: n.to_string(),
+                        kind: ParamKind::Builtin,
+                        value: v.param(n).unwrap_or_default(),
+                        secret: false,
+                    })
+                    .collect();
+                self.record(|s| s.set_params(&id, &params, at));
+                self.system_log(
+                    Some(i),
+                    Some(StepKind::Provision),
+                    format!("provisioned: hostname {host}, id {rid}"),
+                );
+                self.set_instance_state(i, InstanceState::Booting, None);
+                self.finish_step(sid, StepState::Succeeded, None);
+                self.step_succeeded(sid);
+            }
+            Err(e) => {
+                let kind = if e.kind == ErrorKind::Cancelled {
+                    StepState::Cancelled
+                } else {
+                    StepState::Failed
+                };
+                self.finish_step(sid, kind, None);
+                if kind == StepState::Failed {
+                    let reason = self.masker.mask(&format!(
+                        "provisioning failed ({}): {}",
+                        e.kind.as_str(),
+                        e.message
+                    ));
+                    self.fail_instance(i, StepKind::Provision, &reason);
+                    self.fail(
+                        FailureKind::Infrastructure,
+                        format!("{}: {reason}", self.plan.instances[i].name),
+                    );
+                }
+            }
+        }
+        if self.run_state == RunState::Provisioning
+            && self.failure.is_none()
+            && self
+                .plan
+                .instances
+                .iter()
+                .all(|inst| self.step_state[inst.steps[0]] == StepState::Succeeded)
+        {
+            self.set_run_state(RunState::Executing);
+        }
+    }
+
+    fn fail_instance(&mut self, i: usize, step: StepKind, reason: &str) {
+        let (id, at) = (self.run_id().to_string(), self.now());
+        let name = self.plan.instances[i].name.clone();
+        let reason = self.masker.mask(reason);
+        if self.record(|s| s.fail_instance(&id, &name, Some(store_kind(step)), &reason, at)) {
+            self.inst_state[i] = InstanceState::Failed;
+            self.announce(Event::InstanceState {
+                run_id: id,
+                instance: name,
+                state: InstanceState::Failed,
+                detail: Some(format!("{}: {reason}", step.as_str())),
+                at,
+            });
+        }
+        self.system_log(Some(i), Some(step), format!("failed: {reason}"));
+    }
+
+    /// Counts down the dependents of a finished step and starts those that became ready.
+    fn step_succeeded(&mut self, sid: StepId) {
+        let inst = self.plan.steps[sid].instance;
+        if self.plan.instances[inst].steps.last() == Some(&sid) {
+            self.set_instance_state(inst, InstanceState::Ready, None);
+            self.start_report_fetch(inst);
+        }
+        let deps = std::mem::take(&mut self.dependents[sid]);
+        for &d in &deps {
+            self.remaining[d] -= 1;
+            if self.remaining[d] == 0 && self.failure.is_none() {
+                self.start_step(d);
+            }
+        }
+        self.dependents[sid] = deps;
+        self.update_phase();
+    }
+
+    fn update_phase(&mut self) {
+        if self.failure.is_some() || self.run_state != RunState::Executing {
+            return;
+        }
+        let only_reporting_left = self.plan.steps.iter().enumerate().all(|(i, s)| {
+            s.kind == StepKind::Reporting || self.step_state[i] == StepState::Succeeded
+        });
+        let any_reporting = self
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.kind == StepKind::Reporting);
+        if only_reporting_left && any_reporting {
+            self.set_run_state(RunState::Reporting);
+        }
+    }
+
+    fn start_step(&mut self, sid: StepId) {
+        let step = &self.plan.steps[sid];
+        let (i, kind) = (step.instance, step.kind);
+        let recipe = &self.l.recipe;
+        let inst = &self.plan.instances[i];
+        let node = &recipe.deployment.nodes[&inst.node];
+        let component = &recipe.components[&node.component];
+        let image = recipe.images.get(split_image_ref(&component.image).0);
+        let (script, packages) = match kind {
+            StepKind::PreInstall => (image.and_then(|m| m.recipes.pre_install.clone()), vec![]),
+            StepKind::Packages => (
+                Some(String::new()),
+                image
+                    .map(|m| m.recipes.packages.clone())
+                    .unwrap_or_default(),
+            ),
+            StepKind::PostInstall => (image.and_then(|m| m.recipes.post_install.clone()), vec![]),
+            StepKind::Deployment => (component.recipes.deployment.clone(), vec![]),
+            StepKind::Reporting => (component.recipes.reporting.clone(), vec![]),
+            StepKind::Provision => unreachable!("provisioning is started in batches"),
+        };
+        let script = script.unwrap_or_default();
+
+        // Inputs are resolved now, just before the step starts.
+        let by_node = &self.plan.by_node;
+        let values = &self.values;
+        let inputs = resolve_inputs(
+            recipe,
+            &inst.node,
+            &self.l.opts.sets,
+            &self.generated,
+            kind.reads_wires(),
+            |n: &str| {
+                by_node
+                    .get(n)
+                    .map(|ids| ids.iter().map(|&id| &values[id]).collect())
+                    .unwrap_or_default()
+            },
+        );
+        let inputs = match inputs {
+            Ok(v) => v,
+            Err(msg) => {
+                self.mark_step_running(sid);
+                self.finish_step(sid, StepState::Failed, None);
+                self.fail_instance(i, kind, &msg);
+                self.fail(
+                    FailureKind::Recipe,
+                    format!("{}: {msg}", self.plan.instances[i].name),
+                );
+                return;
+            }
+        };
+        for input in inputs.iter().filter(|x| x.secret) {
+            self.masker.add(&input.value);
+        }
+        if kind.reads_wires() && !self.inputs_recorded[i] {
+            self.inputs_recorded[i] = true;
+            let (id, at) = (self.run_id().to_string(), self.now());
+            let name = inst.name.clone();
+            let params: Vec<NewParam> = inputs
+                .iter()
+                .map(|x| NewParam {
+                    instance: name.clone(),
+                    name: x.name.clone(),
+                    kind: ParamKind::Input,
+                    value: if x.secret {
+                        crate::mask::MASK.to_string()
+                    } else {
+                        self.masker.mask(&x.value)
+                    },
+                    secret: x.secret,
+                })
+                .collect();
+            self.record(|s| s.set_params(&id, &params, at));
+        }
+        let mut env = builtin_env(self.run_id(), &self.values[i]);
+        env.extend(inputs.into_iter().map(|x| (x.name, x.value)));
+
+        let Some(provisioned) = self.provisioned[i].clone() else {
+            return;
+        };
+        let Some(driver) = self.driver_for(&self.plan.instances[i].cloud) else {
+            return;
+        };
+        let state = match kind {
+            StepKind::PreInstall | StepKind::Packages | StepKind::PostInstall => {
+                InstanceState::Installing
+            }
+            StepKind::Deployment => InstanceState::Deploying,
+            _ => InstanceState::Reporting,
+        };
+        self.set_instance_state(i, state, None);
+        self.mark_step_running(sid);
+        let req = StepRequest {
+            run_id: self.run_id().to_string(),
+            run_dir: self.l.run_dir.clone(),
+            instance: provisioned,
+            step: kind.as_str().to_string(),
+            script,
+            env,
+            packages,
+        };
+        let tx = self.tx.clone();
+        let masker = self.masker.clone();
+        let clock = self.ctx.clock.clone();
+        let cancel = self.step_cancel.child_token();
+        self.in_flight += 1;
+        tokio::spawn(async move {
+            let (ltx, mut lrx) = mpsc::channel::<OutputLine>(1024);
+            let forward = async {
+                while let Some(line) = lrx.recv().await {
+                    let stream = match line.stream {
+                        Stream::Stdout => LogStream::Stdout,
+                        Stream::Stderr => LogStream::Stderr,
+                    };
+                    let _ = tx.send(Msg::Log {
+                        step: sid,
+                        stream,
+                        line: masker.mask(&line.text),
+                        at: clock.now_ms(),
+                    });
+                }
+            };
+            let (result, ()) = tokio::join!(driver.run_step(req, ltx, cancel), forward);
+            let _ = tx.send(Msg::StepDone { step: sid, result });
+        });
+    }
+
+    fn on_step_done(&mut self, sid: StepId, result: Result<StepResult, DriverError>) {
+        let (i, kind) = (self.plan.steps[sid].instance, self.plan.steps[sid].kind);
+        match result {
+            Ok(r) if r.exit_code == 0 => {
+                if !r.outputs.is_empty() {
+                    let (id, at) = (self.run_id().to_string(), self.now());
+                    let name = self.plan.instances[i].name.clone();
+                    let params: Vec<NewParam> = r
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| NewParam {
+                            instance: name.clone(),
+                            name: k.clone(),
+                            kind: ParamKind::Output,
+                            value: self.masker.mask(v),
+                            secret: false,
+                        })
+                        .collect();
+                    if self.record(|s| s.set_params(&id, &params, at)) {
+                        for p in params {
+                            self.announce(Event::Output {
+                                run_id: id.clone(),
+                                instance: name.clone(),
+                                name: p.name,
+                                value: p.value,
+                            });
+                        }
+                    }
+                    self.values[i].outputs.extend(r.outputs);
+                }
+                self.finish_step(sid, StepState::Succeeded, Some(0));
+                self.step_succeeded(sid);
+            }
+            Ok(r) => {
+                self.finish_step(sid, StepState::Failed, Some(r.exit_code));
+                let reason = format!(
+                    "the {} recipe exited with status {}",
+                    kind.as_str(),
+                    r.exit_code
+                );
+                self.fail_instance(i, kind, &reason);
+                self.fail(
+                    FailureKind::Recipe,
+                    format!("{}: {reason}", self.plan.instances[i].name),
+                );
+            }
+            Err(e) if e.kind == ErrorKind::Cancelled => {
+                self.finish_step(sid, StepState::Cancelled, None);
+            }
+            Err(e) => {
+                self.finish_step(sid, StepState::Failed, None);
+                let reason = format!(
+                    "{} failed ({}): {}",
+                    kind.as_str(),
+                    e.kind.as_str(),
+                    e.message
+                );
+                self.fail_instance(i, kind, &reason);
+                self.fail(
+                    FailureKind::Infrastructure,
+                    format!("{}: {reason}", self.plan.instances[i].name),
+                );
+            }
+        }
+    }
+
+    /// After a failure: the reporting recipe of every instance whose deployment ran.
+    fn start_failure_reporting(&mut self) {
+        for sid in 0..self.plan.steps.len() {
+            let s = &self.plan.steps[sid];
+            if s.kind != StepKind::Reporting || self.step_state[sid] != StepState::Pending {
+                continue;
+            }
+            let inst = &self.plan.instances[s.instance];
+            let deployed = inst.steps.iter().any(|&d| {
+                self.plan.steps[d].kind == StepKind::Deployment
+                    && matches!(self.step_state[d], StepState::Succeeded | StepState::Failed)
+            });
+            if deployed && self.provisioned[s.instance].is_some() {
+                self.start_step(sid);
+            }
+        }
+    }
+
+    fn start_report_fetch(&mut self, i: usize) {
+        if self.reports_fetched[i] {
+            return;
+        }
+        self.reports_fetched[i] = true;
+        let (Some(p), Some(driver)) = (
+            self.provisioned[i].clone(),
+            self.driver_for(&self.plan.instances[i].cloud),
+        ) else {
+            return;
+        };
+        let dest = self
+            .l
+            .run_dir
+            .join("reports")
+            .join(&self.plan.instances[i].name);
+        let (run_id, run_dir, tx) = (
+            self.run_id().to_string(),
+            self.l.run_dir.clone(),
+            self.tx.clone(),
+        );
+        self.in_flight += 1;
+        tokio::spawn(async move {
+            let result = driver.fetch_reports(&run_id, &run_dir, &p, &dest).await;
+            let _ = tx.send(Msg::Reports {
+                instance: i,
+                result,
+            });
+        });
+    }
+
+    fn on_reports(&mut self, i: usize, result: Result<Vec<(String, u64)>, DriverError>) {
+        match result {
+            Ok(files) => {
+                let (id, at) = (self.run_id().to_string(), self.now());
+                let name = self.plan.instances[i].name.clone();
+                for (path, size) in files {
+                    let rel = format!("reports/{name}/{path}");
+                    if self.record(|s| s.add_report(&id, &name, &rel, size, at)) {
+                        self.announce(Event::Report {
+                            run_id: id.clone(),
+                            instance: name.clone(),
+                            path: rel,
+                            size,
+                        });
+                    }
+                }
+            }
+            Err(e) => self.system_log(
+                Some(i),
+                None,
+                format!("could not fetch reports: {}", e.message),
+            ),
+        }
+    }
+
+    async fn finish(mut self) -> Outcome {
+        // Steps that never ran are marked skipped, so the record has no dangling `pending`.
+        for sid in 0..self.plan.steps.len() {
+            if self.step_state[sid] == StepState::Pending {
+                let at = self.now();
+                let (id, name, kind) = self.step_names(sid);
+                if self.record(|s| {
+                    s.set_step_state(&id, &name, store_kind(kind), StepState::Skipped, at, None)
+                }) {
+                    self.step_state[sid] = StepState::Skipped;
+                }
+            }
+        }
+        let failure = self.failure.clone();
+        let succeeded = failure.is_none();
+        let kept = match &failure {
+            None => self.l.keep.keeps(true),
+            Some(f) if f.kind == FailureKind::Cancelled => self.l.keep == KeepRunning::Always,
+            Some(_) => self.l.keep.keeps(false),
+        };
+        if succeeded {
+            self.set_run_state(RunState::Ready);
+        }
+        let mut teardown_error = None;
+        if !kept {
+            self.set_run_state(RunState::Finalizing);
+            let targets: Vec<TeardownTarget> = self
+                .plan
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(i, inst)| TeardownTarget {
+                    name: inst.name.clone(),
+                    cloud: inst.cloud.clone(),
+                    provisioned: self.provisioned[i].clone(),
+                })
+                .collect();
+            if let Err(e) = teardown(self.ctx, self.run_id(), &self.l.run_dir, targets).await {
+                teardown_error = Some(e);
+            }
+        } else {
+            let msg = format!(
+                "keeping the instances running (keep_running: {}); stop them with `slipway terminate {}`",
+                self.l.keep.as_str(),
+                self.run_id()
+            );
+            self.system_log(None, None, msg);
+            self.flush_logs();
+        }
+        let (state, mut exit_code, mut error) = match &failure {
+            None => (
+                if kept {
+                    RunState::Ready
+                } else {
+                    RunState::Done
+                },
+                exit::SUCCESS,
+                None,
+            ),
+            Some(f) => match f.kind {
+                FailureKind::Recipe => (
+                    RunState::Aborted,
+                    exit::DEPLOYMENT_FAILED,
+                    Some(f.message.clone()),
+                ),
+                FailureKind::Infrastructure => (
+                    RunState::Aborted,
+                    exit::INFRASTRUCTURE,
+                    Some(f.message.clone()),
+                ),
+                FailureKind::Cancelled => (
+                    RunState::Cancelled,
+                    exit::CANCELLED,
+                    Some(f.message.clone()),
+                ),
+            },
+        };
+        if let Some(e) = teardown_error {
+            if exit_code == exit::SUCCESS {
+                exit_code = exit::INFRASTRUCTURE;
+            }
+            let e = self.masker.mask(&e);
+            error = Some(match error {
+                Some(prev) => format!("{prev}; teardown: {e}"),
+                None => format!("teardown: {e}"),
+            });
+        }
+        if let Some(e) = &self.store_error {
+            exit_code = exit::INFRASTRUCTURE;
+            error.get_or_insert_with(|| e.clone());
+        }
+        let final_state = if exit_code == exit::INFRASTRUCTURE && state == RunState::Done {
+            RunState::Aborted
+        } else {
+            state
+        };
+        self.set_run_state(final_state);
+        let (id, at) = (self.run_id().to_string(), self.now());
+        let err = error.clone();
+        self.record(|s| s.finish_run(&id, exit_code, err.as_deref(), at));
+        self.announce(Event::RunFinished {
+            run_id: id.clone(),
+            state: final_state,
+            exit_code,
+            error: error.clone(),
+            kept,
+            at,
+        });
+        Outcome {
+            run_id: id,
+            state: final_state,
+            exit_code,
+            error,
+            kept,
+        }
+    }
+}
+
+/// Provisions a batch, retrying retryable failures twice with a growing pause.
+async fn provision_with_retries(
+    driver: &dyn Driver,
+    (run_id, run_dir): (String, PathBuf),
+    specs: Vec<(usize, InstanceSpec)>,
+    cancel: CancellationToken,
+) -> Vec<(usize, Result<Provisioned, DriverError>)> {
+    let mut done: Vec<(usize, Result<Provisioned, DriverError>)> = Vec::with_capacity(specs.len());
+    let mut todo = specs;
+    for attempt in 0..3u32 {
+        if todo.is_empty() {
+            break;
+        }
+        if attempt > 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))) => {}
+                _ = cancel.cancelled() => {
+                    done.extend(todo.drain(..).map(|(i, _)| (i, Err(DriverError::cancelled("cancelled before provisioning")))));
+                    break;
+                }
+            }
+        }
+        let req = ProvisionRequest {
+            run_id: run_id.clone(),
+            run_dir: run_dir.clone(),
+            instances: todo.iter().map(|(_, s)| s.clone()).collect(),
+        };
+        let results = driver.provision(req).await;
+        let mut retry = Vec::new();
+        for ((i, spec), result) in todo.into_iter().zip(
+            results
+                .into_iter()
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None)),
+        ) {
+            match result {
+                Some(Err(e)) if e.is_retryable() && attempt < 2 => retry.push((i, spec)),
+                Some(r) => done.push((i, r)),
+                None => done.push((
+                    i,
+                    Err(DriverError::other(
+                        "the driver returned no result for this instance",
+                    )),
+                )),
+            }
+        }
+        todo = retry;
+    }
+    done
+}

@@ -1,0 +1,276 @@
+//! Tearing instances down, at the end of a run and for `slipway terminate`.
+//!
+//! Owns: terminating recorded instances per cloud (bounded by each cloud's concurrency), then
+//! sweeping every resource still tagged with the run id, so a crash between creating a resource
+//! and recording it still leaves nothing running. Never: changes a run's state that is final.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use slipway_driver::Provisioned;
+use slipway_store::{InstanceState, RunState};
+
+use crate::events::Event;
+use crate::run::Context;
+
+/// An instance to terminate: its provisioned handle when the run knows it.
+pub struct TeardownTarget {
+    pub name: String,
+    pub cloud: String,
+    pub provisioned: Option<Provisioned>,
+}
+
+/// Terminates `targets` and sweeps every cloud they used for leftovers tagged with `run_id`.
+pub(crate) async fn teardown(
+    ctx: &Context,
+    run_id: &str,
+    run_dir: &Path,
+    targets: Vec<TeardownTarget>,
+) -> Result<(), String> {
+    let mut by_cloud: BTreeMap<String, Vec<TeardownTarget>> = BTreeMap::new();
+    for t in targets {
+        by_cloud.entry(t.cloud.clone()).or_default().push(t);
+    }
+    let mut errors = Vec::new();
+    for (cloud, targets) in by_cloud {
+        let Some(driver) = ctx.drivers.get(&cloud).cloned() else {
+            errors.push(format!(
+                "cloud `{cloud}` is not configured here; its instances could not be terminated"
+            ));
+            continue;
+        };
+        let live: Vec<&TeardownTarget> =
+            targets.iter().filter(|t| t.provisioned.is_some()).collect();
+        for t in &live {
+            set_state(ctx, run_id, &t.name, InstanceState::Terminating);
+        }
+        let handles: Vec<Provisioned> = live.iter().filter_map(|t| t.provisioned.clone()).collect();
+        let batches = driver.concurrency().clamp(1, handles.len().max(1));
+        let size = handles.len().div_ceil(batches).max(1);
+        let results = futures_join(handles.chunks(size).map(|chunk| {
+            let driver = driver.clone();
+            let chunk = chunk.to_vec();
+            let (run_id, run_dir) = (run_id.to_string(), run_dir.to_path_buf());
+            async move { driver.terminate(&run_id, &run_dir, &chunk).await }
+        }))
+        .await;
+        let mut failed = false;
+        for r in results {
+            if let Err(e) = r {
+                failed = true;
+                errors.push(format!("{cloud}: {}", e.message));
+            }
+        }
+        if !failed {
+            for t in &live {
+                set_state(ctx, run_id, &t.name, InstanceState::Terminated);
+            }
+        }
+        // Instances never provisioned have nothing to stop.
+        for t in targets.iter().filter(|t| t.provisioned.is_none()) {
+            set_state(ctx, run_id, &t.name, InstanceState::Terminated);
+        }
+        // The sweep: anything still tagged with the run (for example a resource whose creation
+        // was never recorded because the process died right then).
+        match driver.list_tagged(run_id, run_dir).await {
+            Ok(left) if !left.is_empty() => {
+                let orphans: Vec<Provisioned> = left
+                    .iter()
+                    .map(|rid| {
+                        let name = targets
+                            .iter()
+                            .find(|t| {
+                                t.provisioned
+                                    .as_ref()
+                                    .is_some_and(|p| &p.resource_id == rid)
+                            })
+                            .map(|t| t.name.clone())
+                            .or_else(|| rid.rsplit('/').next().map(str::to_string))
+                            .unwrap_or_else(|| rid.clone());
+                        Provisioned {
+                            name,
+                            resource_id: rid.clone(),
+                            hostname: String::new(),
+                        }
+                    })
+                    .collect();
+                if let Err(e) = driver.terminate(run_id, run_dir, &orphans).await {
+                    errors.push(format!(
+                        "{cloud}: sweeping {} leftover resource(s): {}",
+                        orphans.len(),
+                        e.message
+                    ));
+                } else if let Ok(still) = driver.list_tagged(run_id, run_dir).await {
+                    if !still.is_empty() {
+                        errors.push(format!(
+                            "{cloud}: still running after terminate: {}",
+                            still.join(", ")
+                        ));
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{cloud}: listing leftovers failed: {}", e.message)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+async fn futures_join<F: std::future::Future + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn set_state(ctx: &Context, run_id: &str, instance: &str, state: InstanceState) {
+    let at = ctx.clock.now_ms();
+    let ok = ctx
+        .store
+        .lock()
+        .expect("store lock")
+        .set_instance_state(run_id, instance, state, at, None)
+        .is_ok();
+    if ok {
+        ctx.hooks.on_event(&Event::InstanceState {
+            run_id: run_id.to_string(),
+            instance: instance.to_string(),
+            state,
+            detail: None,
+            at,
+        });
+    }
+}
+
+#[derive(Debug)]
+pub enum TerminateError {
+    /// No run with that id.
+    NotFound(String),
+    /// The store could not be read or written.
+    Store(String),
+    /// A cloud could not terminate everything.
+    Cloud(String),
+}
+
+impl std::fmt::Display for TerminateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TerminateError::NotFound(id) => {
+                write!(f, "there is no run `{id}` (see `slipway runs`)")
+            }
+            TerminateError::Store(e) => write!(f, "{e}"),
+            TerminateError::Cloud(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TerminateError {}
+
+/// Terminates every instance of a run that is not running in a live process any more: a kept
+/// run, a finished one with instances left, or one whose process died (interrupted). The caller
+/// stops a live owner first. Final states stay as they are; a `ready` or interrupted run ends
+/// `done` or `cancelled`.
+pub async fn terminate_run(
+    ctx: &Context,
+    run_id: &str,
+    run_dir: &Path,
+) -> Result<RunState, TerminateError> {
+    let detail = ctx
+        .store
+        .lock()
+        .expect("store lock")
+        .run(run_id)
+        .map_err(|e| TerminateError::Store(e.to_string()))?
+        .ok_or_else(|| TerminateError::NotFound(run_id.to_string()))?;
+    let state = detail.run.state;
+    let change = |s: RunState, detail: Option<&str>| {
+        let at = ctx.clock.now_ms();
+        let ok = ctx
+            .store
+            .lock()
+            .expect("store lock")
+            .set_run_state(run_id, s, at, detail)
+            .is_ok();
+        if ok {
+            ctx.hooks.on_event(&Event::RunState {
+                run_id: run_id.to_string(),
+                state: s,
+                at,
+            });
+        }
+    };
+    if !state.is_final() {
+        change(RunState::Finalizing, Some("terminate requested"));
+    }
+    let targets = detail
+        .instances
+        .iter()
+        .filter(|i| i.state != InstanceState::Terminated)
+        .map(|i| TeardownTarget {
+            name: i.name.clone(),
+            cloud: i.cloud.clone(),
+            provisioned: i.resource_id.as_ref().map(|rid| Provisioned {
+                name: i.name.clone(),
+                resource_id: rid.clone(),
+                hostname: i.hostname.clone().unwrap_or_default(),
+            }),
+        })
+        .collect::<Vec<_>>();
+    // Clouds of terminated instances are swept too: a crash may have left something untracked.
+    let mut all_targets = targets;
+    for i in detail
+        .instances
+        .iter()
+        .filter(|i| i.state == InstanceState::Terminated)
+    {
+        if !all_targets.iter().any(|t| t.cloud == i.cloud) {
+            all_targets.push(TeardownTarget {
+                name: i.name.clone(),
+                cloud: i.cloud.clone(),
+                provisioned: None,
+            });
+        }
+    }
+    let result = teardown(ctx, run_id, run_dir, all_targets).await;
+    let end = if state.is_final() {
+        state
+    } else if state == RunState::Ready {
+        RunState::Done
+    } else {
+        RunState::Cancelled
+    };
+    if !state.is_final() {
+        let note = if state == RunState::Ready {
+            "terminated after being kept"
+        } else {
+            "terminated by the user"
+        };
+        change(end, Some(note));
+        let at = ctx.clock.now_ms();
+        let code = if end == RunState::Done {
+            0
+        } else {
+            crate::exit::CANCELLED
+        };
+        let _ = ctx.store.lock().expect("store lock").finish_run(
+            run_id,
+            code,
+            result.as_ref().err().map(String::as_str),
+            at,
+        );
+    }
+    result.map(|()| end).map_err(TerminateError::Cloud)
+}

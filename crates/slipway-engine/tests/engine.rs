@@ -1,0 +1,373 @@
+//! Engine logic with the in-memory fake driver and a real SQLite store.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use slipway_engine::fake::FakeDriver;
+use slipway_engine::{launch, terminate_run, Context, Drivers, Event, Hooks, Launch, SystemClock};
+use slipway_recipe::{check, KeepRunning, SetValue, ValidateOptions};
+use slipway_store::{InstanceState, RunState, StepState, Store};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<Event>>);
+
+impl Hooks for Collect {
+    fn on_event(&self, e: &Event) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    ctx: Context,
+    events: Arc<Collect>,
+    fake: Arc<FakeDriver>,
+    run_dir: std::path::PathBuf,
+}
+
+fn env(fake: Arc<FakeDriver>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let events = Arc::new(Collect::default());
+    let mut drivers: Drivers = Drivers::new();
+    drivers.insert("local".into(), fake.clone());
+    let run_dir = dir.path().join("runs/r1");
+    Env {
+        ctx: Context {
+            store: Arc::new(Mutex::new(store)),
+            drivers,
+            hooks: events.clone(),
+            clock: Arc::new(SystemClock),
+        },
+        events,
+        fake,
+        run_dir,
+        _dir: dir,
+    }
+}
+
+const THREE_TIER: &str = r#"
+slipway: 1
+name: three
+images:
+  base:
+    recipes:
+      pre_install: echo preparing
+components:
+  db:
+    image: base
+    inputs:
+      password: { secret: true, generate: 12 }
+    outputs: { port: {} }
+    recipes:
+      deployment: |
+        echo starting with $password
+        output port=5432
+  web:
+    image: base
+    inputs:
+      db_host: { required: true }
+      db_port: {}
+      token: { secret: true }
+    outputs: { url: {} }
+    recipes:
+      deployment: |
+        echo token is $token
+        output url=http://$SLIPWAY_HOSTNAME/
+  test:
+    image: base
+    inputs: { urls: {}, first: {} }
+    recipes:
+      deployment: echo testing $urls
+      reporting: echo collecting
+deployment:
+  keep_running: never
+  nodes:
+    db: { component: db }
+    web:
+      component: web
+      multiplicity: 2
+      inputs:
+        db_host: { from: db.hostname }
+        db_port: { from: db.port }
+    test:
+      component: test
+      inputs:
+        urls: { from: web.url }
+        first: { from: web.1.url }
+"#;
+
+fn launch_of(e: &Env, text: &str, keep: Option<KeepRunning>, sets: Vec<SetValue>) -> Launch {
+    let opts = ValidateOptions {
+        sets,
+        ..Default::default()
+    };
+    let checked = check(text, &opts);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let recipe = checked.recipe.unwrap();
+    Launch {
+        run_id: "r1".into(),
+        keep: keep.unwrap_or(recipe.deployment.keep_running),
+        recipe,
+        recipe_text: text.into(),
+        opts,
+        run_dir: e.run_dir.clone(),
+        already_created: false,
+    }
+}
+
+fn env_of<'a>(
+    started: &'a [(String, String, Vec<(String, String)>)],
+    inst: &str,
+    step: &str,
+) -> &'a [(String, String)] {
+    &started
+        .iter()
+        .find(|(i, s, _)| i == inst && s == step)
+        .unwrap_or_else(|| panic!("{inst} {step} never ran"))
+        .2
+}
+
+fn get<'a>(env: &'a [(String, String)], k: &str) -> &'a str {
+    env.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {k}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wires_values_and_tears_down() {
+    let e = env(FakeDriver::instant());
+    let l = launch_of(
+        &e,
+        THREE_TIER,
+        None,
+        vec![SetValue::parse("web.token=canary-XYZ").unwrap()],
+    );
+    let out = launch(&e.ctx, l, CancellationToken::new()).await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    assert_eq!(out.state, RunState::Done);
+    let started = e.fake.started.lock().unwrap().clone();
+    let web1 = env_of(&started, "web.1", "deployment");
+    assert_eq!(get(web1, "db_host"), "db.1.fake");
+    assert_eq!(get(web1, "db_port"), "5432");
+    assert_eq!(get(web1, "SLIPWAY_INDEX"), "1");
+    let test = env_of(&started, "test.1", "deployment");
+    assert_eq!(get(test, "urls"), "http://web.1.fake/,http://web.2.fake/");
+    assert_eq!(get(test, "first"), "http://web.1.fake/");
+    // Image recipes never see wired inputs.
+    assert!(env_of(&started, "web.1", "pre_install")
+        .iter()
+        .all(|(k, _)| k != "db_host"));
+    // Nothing left.
+    assert!(e.fake.live.lock().unwrap().is_empty());
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    assert!(
+        detail
+            .instances
+            .iter()
+            .all(|i| i.state == InstanceState::Terminated),
+        "{:?}",
+        detail.instances
+    );
+    assert!(detail.steps.iter().all(|s| s.state == StepState::Succeeded));
+    // Secrets: the canary and the generated password are masked everywhere.
+    let logs = e
+        .ctx
+        .store
+        .lock()
+        .unwrap()
+        .logs("r1", None, 0, 10_000)
+        .unwrap();
+    let all_logs: Vec<&str> = logs.iter().map(|l| l.line.as_str()).collect();
+    assert!(all_logs.contains(&"echo token is ***"), "{all_logs:?}");
+    assert!(all_logs.contains(&"echo starting with ***"), "{all_logs:?}");
+    let events = serde_json::to_string(&*e.events.0.lock().unwrap()).unwrap();
+    assert!(!events.contains("canary-XYZ"));
+    let password = get(env_of(&started, "db.1", "deployment"), "password").to_string();
+    assert_eq!(password.len(), 12);
+    assert!(!events.contains(&password));
+    let params = serde_json::to_string(&detail.params).unwrap();
+    assert!(!params.contains("canary-XYZ") && !params.contains(&password));
+    // The first event carries the run id; the last one the outcome.
+    let ev = e.events.0.lock().unwrap();
+    assert!(matches!(&ev[0], Event::RunStarted { run_id, .. } if run_id == "r1"));
+    assert!(matches!(
+        ev.last().unwrap(),
+        Event::RunFinished { exit_code: 0, .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_recipe_exits_1_reports_and_tears_down() {
+    let e = env(FakeDriver::instant());
+    let text = THREE_TIER.replace("echo testing $urls", "echo testing; FAIL");
+    let l = launch_of(&e, &text, Some(KeepRunning::OnSuccess), vec![]);
+    let out = launch(&e.ctx, l, CancellationToken::new()).await;
+    assert_eq!(out.exit_code, 1);
+    assert_eq!(out.state, RunState::Aborted);
+    assert!(out.error.unwrap().contains("test.1"));
+    assert!(!out.kept);
+    assert!(e.fake.live.lock().unwrap().is_empty());
+    // The reporting recipe of the failed instance still ran.
+    let started = e.fake.started.lock().unwrap().clone();
+    assert!(started
+        .iter()
+        .any(|(i, s, _)| i == "test.1" && s == "reporting"));
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    let test = detail
+        .instances
+        .iter()
+        .find(|i| i.name == "test.1")
+        .unwrap();
+    assert!(test
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("exited with status 1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_always_leaves_instances_until_terminate() {
+    let e = env(FakeDriver::instant());
+    let l = launch_of(&e, THREE_TIER, Some(KeepRunning::Always), vec![]);
+    let out = launch(&e.ctx, l, CancellationToken::new()).await;
+    assert_eq!(
+        (out.exit_code, out.state, out.kept),
+        (0, RunState::Ready, true)
+    );
+    assert_eq!(e.fake.live.lock().unwrap().len(), 4);
+    let end = terminate_run(&e.ctx, "r1", &e.run_dir).await.unwrap();
+    assert_eq!(end, RunState::Done);
+    assert!(e.fake.live.lock().unwrap().is_empty());
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    assert_eq!(detail.run.state, RunState::Done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_on_error_keeps_a_failed_run() {
+    let e = env(FakeDriver::instant());
+    let text = THREE_TIER.replace("echo testing $urls", "FAIL");
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, &text, Some(KeepRunning::OnError), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!((out.exit_code, out.kept), (1, true));
+    assert_eq!(e.fake.live.lock().unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_stops_steps_and_tears_down() {
+    let fake = FakeDriver::new(|inst, step| {
+        if inst == "db.1" && step == "deployment" {
+            Duration::from_secs(600)
+        } else {
+            Duration::ZERO
+        }
+    });
+    let e = env(fake);
+    let cancel = CancellationToken::new();
+    let hooks_cancel = cancel.clone();
+    // Cancel as soon as the long step has started (driven by the event, not a timer).
+    struct CancelOnStart(CancellationToken, Arc<Collect>);
+    impl Hooks for CancelOnStart {
+        fn on_event(&self, ev: &Event) {
+            self.1.on_event(ev);
+            if let Event::StepStarted { instance, step, .. } = ev {
+                if instance == "db.1" && step == "deployment" {
+                    self.0.cancel();
+                }
+            }
+        }
+    }
+    let mut ctx = e.ctx.clone();
+    ctx.hooks = Arc::new(CancelOnStart(hooks_cancel, e.events.clone()));
+    let out = launch(
+        &ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::OnSuccess), vec![]),
+        cancel,
+    )
+    .await;
+    assert_eq!((out.exit_code, out.state), (130, RunState::Cancelled));
+    assert!(e.fake.live.lock().unwrap().is_empty());
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    let db = detail
+        .steps
+        .iter()
+        .find(|s| s.instance == "db.1" && s.kind.as_str() == "deployment")
+        .unwrap();
+    assert_eq!(db.state, StepState::Cancelled);
+    assert!(detail
+        .steps
+        .iter()
+        .filter(|s| s.instance == "test.1" && s.kind.as_str() == "deployment")
+        .all(|s| s.state == StepState::Skipped));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_node_does_not_hold_back_an_unrelated_chain() {
+    // `slow` takes long to install; `quick` → `after` must finish meanwhile (no phase barrier).
+    let text = r#"
+slipway: 1
+name: nobarrier
+images:
+  base: { recipes: { pre_install: echo install } }
+components:
+  c:
+    image: base
+    inputs: { x: {} }
+    outputs: { o: {} }
+    recipes: { deployment: output o=1 }
+deployment:
+  keep_running: never
+  nodes:
+    slow: { component: c }
+    quick: { component: c }
+    after: { component: c, inputs: { x: { from: quick.o } } }
+"#;
+    let fake = FakeDriver::new(|inst, step| {
+        if inst == "slow.1" && step == "pre_install" {
+            Duration::from_millis(400)
+        } else {
+            Duration::ZERO
+        }
+    });
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, text, None, vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    let ev = e.events.0.lock().unwrap();
+    let pos = |inst: &str, step: &str| {
+        ev.iter()
+            .position(|x| matches!(x, Event::StepFinished { instance, step: s, .. } if instance == inst && s == step))
+            .unwrap()
+    };
+    assert!(pos("after.1", "deployment") < pos("slow.1", "pre_install"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_is_batched_per_cloud() {
+    let fake = FakeDriver::instant();
+    let e = env(fake);
+    let text = THREE_TIER.replace("multiplicity: 2", "multiplicity: 100");
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, &text, None, vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    let batches = e.fake.batches.lock().unwrap().clone();
+    assert_eq!(batches.iter().sum::<usize>(), 102);
+    assert!(
+        batches.len() <= 64 && batches.iter().any(|&b| b > 1),
+        "{batches:?}"
+    );
+}
