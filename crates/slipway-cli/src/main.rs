@@ -3,8 +3,11 @@
 //! infrastructure error, 130 cancelled.
 
 mod exit;
+mod hooks;
 mod load;
 mod plan_cmd;
+mod run_cmd;
+mod runs_cmd;
 mod validate_cmd;
 
 use std::path::PathBuf;
@@ -19,7 +22,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const AFTER_HELP: &str = "\
 Getting started:
   slipway validate assets/examples/web-with-db.slipway.yaml
-  slipway plan assets/examples/web-with-db.slipway.yaml --cloud local
+  slipway plan assets/examples/web-with-db.slipway.yaml
+  slipway run assets/examples/web-with-db.slipway.yaml --keep never
+  slipway runs
+  slipway status last
+
+State (runs, logs, reports) lives under $SLIPWAY_HOME, by default the platform data directory.
 
 Exit codes:
   0    success
@@ -56,6 +64,54 @@ enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Launch a deployment: provision, run every recipe in dependency order, tear down per policy
+    Run {
+        /// The recipe file (*.slipway.yaml)
+        file: PathBuf,
+        #[command(flatten)]
+        placement: PlacementArgs,
+        /// What to keep at the end: never, always, on-success (default from the file), on-error
+        #[arg(long, value_name = "POLICY")]
+        keep: Option<String>,
+        /// Start the run in the background and print its id
+        #[arg(long)]
+        detach: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[arg(long, hide = true)]
+        internal_run_id: Option<String>,
+    },
+    /// List runs, newest first (interrupted runs lost their process)
+    Runs {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Show a run: states, instances, steps with timings, parameters, reports
+    Status {
+        /// A run id, a unique prefix of one, or `last`
+        run: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Print a run's logs, of one instance if given
+    Logs {
+        /// A run id, a unique prefix of one, or `last`
+        run: String,
+        /// An instance such as `web.1`
+        instance: Option<String>,
+        /// Keep printing new lines until the run stops
+        #[arg(long, short)]
+        follow: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Stop a run and terminate every instance it created (also after a crash)
+    Terminate {
+        /// A run id, a unique prefix of one, or `last`
+        run: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +143,30 @@ fn main() -> ExitCode {
             placement,
             output,
         } => plan_cmd::run(&file, &placement, output.json),
+        Command::Run {
+            file,
+            placement,
+            keep,
+            detach,
+            output,
+            internal_run_id,
+        } => run_cmd::run(run_cmd::RunArgs {
+            file: &file,
+            placement: &placement,
+            keep: keep.as_deref(),
+            detach,
+            json: output.json,
+            internal_run_id: internal_run_id.as_deref(),
+        }),
+        Command::Runs { output } => runs_cmd::runs(output.json),
+        Command::Status { run, output } => runs_cmd::status(&run, output.json),
+        Command::Logs {
+            run,
+            instance,
+            follow,
+            output,
+        } => runs_cmd::logs(&run, instance.as_deref(), follow, output.json),
+        Command::Terminate { run, output } => runs_cmd::terminate(&run, output.json),
     };
     ExitCode::from(code as u8)
 }

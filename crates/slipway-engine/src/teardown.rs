@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use slipway_driver::Provisioned;
-use slipway_store::{InstanceState, RunState};
+use slipway_store::{InstanceState, RunState, StepState};
 
 use crate::events::Event;
 use crate::run::Context;
@@ -214,6 +214,17 @@ pub async fn terminate_run(
     };
     if !state.is_final() {
         change(RunState::Finalizing, Some("terminate requested"));
+        // Steps an interrupted process left running or pending will never finish now.
+        let at = ctx.clock.now_ms();
+        let mut store = ctx.store.lock().expect("store lock");
+        for s in &detail.steps {
+            let end = match s.state {
+                StepState::Running => StepState::Cancelled,
+                StepState::Pending => StepState::Skipped,
+                _ => continue,
+            };
+            let _ = store.set_step_state(run_id, &s.instance, s.kind, end, at, None);
+        }
     }
     let targets = detail
         .instances

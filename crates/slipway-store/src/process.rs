@@ -60,6 +60,20 @@ pub fn new_run_id(at_ms: i64, nonce: u16) -> String {
     )
 }
 
+/// `2026-11-26T07:05:12.345Z` for a Unix time in milliseconds (UTC).
+pub fn rfc3339(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        at_ms.rem_euclid(1000)
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;

@@ -55,7 +55,8 @@ pub struct RunSummary {
     pub error: Option<String>,
     pub owner_pid: Option<u32>,
     pub owner_start_time: Option<u64>,
-    /// Not final, and the process that drove it is gone (as seen when this row was read).
+    /// Not final and not kept `ready`, and the process that drove it is gone (as seen when this
+    /// row was read).
     pub interrupted: bool,
 }
 
@@ -213,7 +214,9 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<RunSummary> {
     let state: RunState = row.get(2)?;
     let owner_pid: Option<u32> = row.get(10)?;
     let owner_start_time = row.get::<_, Option<i64>>(11)?.map(|t| t as u64);
+    // A `ready` run was kept by its keep-running policy: its process is meant to be gone.
     let interrupted = !state.is_final()
+        && state != RunState::Ready
         && match (owner_pid, owner_start_time) {
             (Some(pid), Some(start)) => !process_alive(pid, start),
             _ => true,

@@ -25,7 +25,8 @@ started_at: number | null,
  */
 ended_at: number | null, exit_code: number | null, error: string | null, owner_pid: number | null, owner_start_time: number | null, 
 /**
- * Not final, and the process that drove it is gone (as seen when this row was read).
+ * Not final and not kept `ready`, and the process that drove it is gone (as seen when this
+ * row was read).
  */
 interrupted: boolean, };
 

@@ -1,0 +1,292 @@
+//! `slipway run FILE [--cloud C] [--node-cloud node=C]... [--set ...] [--keep POLICY] [--detach] [--json]`
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use slipway_engine::{launch, Context, Drivers, Hooks, Launch, SystemClock};
+use slipway_recipe::KeepRunning;
+use slipway_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::exit;
+use crate::hooks::{JsonHooks, TerminalHooks};
+use crate::load::{load, options};
+use crate::PlacementArgs;
+
+pub struct RunArgs<'a> {
+    pub file: &'a Path,
+    pub placement: &'a PlacementArgs,
+    pub keep: Option<&'a str>,
+    pub detach: bool,
+    pub json: bool,
+    /// Set in the background process that `--detach` starts.
+    pub internal_run_id: Option<&'a str>,
+}
+
+/// The drivers for the clouds a run uses. Only the built-in `local` cloud exists so far.
+pub fn drivers_for<'a>(
+    home: &Path,
+    clouds: impl IntoIterator<Item = &'a str>,
+) -> Result<Drivers, String> {
+    let mut drivers = Drivers::new();
+    for cloud in clouds {
+        if drivers.contains_key(cloud) {
+            continue;
+        }
+        match cloud {
+            "local" => {
+                drivers.insert(
+                    "local".to_string(),
+                    Arc::new(slipway_driver::LocalDriver::new(home.join("local"))),
+                );
+            }
+            other => {
+                return Err(format!(
+                    "cloud `{other}` is not configured: this build runs deployments on the built-in `local` cloud"
+                ))
+            }
+        }
+    }
+    Ok(drivers)
+}
+
+pub fn open_store(home: &Path) -> Result<Store, String> {
+    Store::open(home).map_err(|e| e.to_string())
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let mut opts = match options(args.placement) {
+        Ok(o) => o,
+        Err(msg) => return bad_input(args.json, &msg),
+    };
+    opts.clouds = Some(
+        [("local".to_string(), "local".to_string())]
+            .into_iter()
+            .collect(),
+    );
+    let keep = match args.keep {
+        Some(k) => match KeepRunning::parse(k) {
+            Some(k) => Some(k),
+            None => {
+                return bad_input(
+                    args.json,
+                    &format!("--keep `{k}`: choose never, always, on-success or on-error"),
+                )
+            }
+        },
+        None => None,
+    };
+    let loaded = match load(args.file, &opts) {
+        Ok(l) => l,
+        Err(msg) => return bad_input(args.json, &msg),
+    };
+    let Some(recipe) = loaded.checked.valid_recipe().cloned() else {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({ "event": "invalid", "file": loaded.display, "problems": loaded.checked.diagnostics })
+            );
+        } else {
+            loaded.print_problems();
+        }
+        return exit::BAD_INPUT;
+    };
+    let home = slipway_store::data_dir();
+    let store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(args.json, &e),
+    };
+    let plan_clouds: Vec<String> = recipe
+        .deployment
+        .nodes
+        .iter()
+        .map(|(n, node)| opts.cloud_of(n, node).to_string())
+        .collect();
+    let drivers = match drivers_for(&home, plan_clouds.iter().map(String::as_str)) {
+        Ok(d) => d,
+        Err(e) => return bad_input(args.json, &e),
+    };
+    let keep = keep.unwrap_or(recipe.deployment.keep_running);
+    let clock = SystemClock;
+    let now = slipway_engine::Clock::now_ms(&clock);
+    let (run_id, already_created) = match args.internal_run_id {
+        Some(id) => (id.to_string(), true),
+        None => {
+            let mut nonce = [0u8; 2];
+            let _ = getrandom_fill(&mut nonce);
+            (
+                slipway_store::new_run_id(now, u16::from_le_bytes(nonce)),
+                false,
+            )
+        }
+    };
+    let run_dir = home.join("runs").join(&run_id);
+
+    if args.detach {
+        return detach(
+            &args,
+            &run_id,
+            &loaded.text,
+            &recipe,
+            keep,
+            &opts,
+            store,
+            &run_dir,
+            now,
+        );
+    }
+
+    let hooks: Arc<dyn Hooks> = if args.json {
+        Arc::new(JsonHooks)
+    } else {
+        Arc::new(TerminalHooks::new())
+    };
+    let ctx = Context {
+        store: Arc::new(Mutex::new(store)),
+        drivers,
+        hooks,
+        clock: Arc::new(SystemClock),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = runtime.block_on(async move {
+        let cancel = CancellationToken::new();
+        let watcher = tokio::spawn(cancel_on_signals(cancel.clone()));
+        let outcome = launch(
+            &ctx,
+            Launch {
+                run_id,
+                recipe,
+                recipe_text: loaded.text,
+                opts,
+                keep,
+                run_dir,
+                already_created,
+            },
+            cancel,
+        )
+        .await;
+        watcher.abort();
+        outcome
+    });
+    outcome.exit_code
+}
+
+/// Ctrl-C, or SIGTERM from `slipway terminate`, cancels the run.
+async fn cancel_on_signals(cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        _ = async { match hup.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+    cancel.cancel();
+}
+
+#[allow(clippy::too_many_arguments)]
+fn detach(
+    args: &RunArgs,
+    run_id: &str,
+    text: &str,
+    recipe: &slipway_recipe::Recipe,
+    keep: KeepRunning,
+    opts: &slipway_recipe::ValidateOptions,
+    mut store: Store,
+    run_dir: &Path,
+    now: i64,
+) -> i32 {
+    // The record exists before this command returns, so `slipway status RUN` works at once;
+    // the background process claims it.
+    let (pid, start) = slipway_store::current_process_identity();
+    let created = store.create_run(&slipway_store::NewRun {
+        id: run_id.to_string(),
+        name: recipe.name.clone(),
+        keep_running: keep,
+        recipe_text: text.to_string(),
+        default_cloud: opts.default_cloud.clone().unwrap_or_else(|| "local".into()),
+        created_at: now,
+        owner_pid: pid,
+        owner_start_time: start,
+    });
+    if let Err(e) = created {
+        return infra(args.json, &e.to_string());
+    }
+    if let Err(e) = std::fs::create_dir_all(run_dir) {
+        return infra(args.json, &format!("{}: {e}", run_dir.display()));
+    }
+    let log = match std::fs::File::create(run_dir.join("engine.log")) {
+        Ok(f) => f,
+        Err(e) => return infra(args.json, &format!("{}: {e}", run_dir.display())),
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("slipway"));
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("run").arg(args.file);
+    if let Some(c) = &args.placement.cloud {
+        cmd.args(["--cloud", c]);
+    }
+    for nc in &args.placement.node_cloud {
+        cmd.args(["--node-cloud", nc]);
+    }
+    for s in &args.placement.set {
+        cmd.args(["--set", s]);
+    }
+    cmd.args(["--keep", keep.as_str(), "--internal-run-id", run_id]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(
+            log.try_clone()
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
+        .stderr(std::process::Stdio::from(log));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    match cmd.spawn() {
+        Ok(_) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "event": "detached", "run_id": run_id })
+                );
+            } else {
+                println!("{run_id}");
+                eprintln!(
+                    "running in the background; follow it with `slipway logs {run_id} --follow`"
+                );
+            }
+            exit::SUCCESS
+        }
+        Err(e) => infra(
+            args.json,
+            &format!("could not start the background run: {e}"),
+        ),
+    }
+}
+
+fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+pub fn bad_input(json: bool, msg: &str) -> i32 {
+    report(json, msg);
+    exit::BAD_INPUT
+}
+
+pub fn infra(json: bool, msg: &str) -> i32 {
+    report(json, msg);
+    exit::INFRASTRUCTURE
+}
+
+fn report(json: bool, msg: &str) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "error", "message": msg })
+        );
+    } else {
+        eprintln!("error: {msg}");
+    }
+}
