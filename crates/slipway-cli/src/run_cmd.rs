@@ -35,10 +35,11 @@ pub fn drivers_for<'a>(
         }
         match cloud {
             "local" => {
-                drivers.insert(
-                    "local".to_string(),
-                    Arc::new(slipway_driver::LocalDriver::new(home.join("local"))),
-                );
+                // Loopback addresses are shared by the whole machine, so their leases live in one
+                // machine-wide place, whatever SLIPWAY_HOME each process uses.
+                let _ = home;
+                let leases = std::env::temp_dir().join("slipway-local");
+                drivers.insert("local".to_string(), Arc::new(slipway_driver::LocalDriver::new(leases)));
             }
             other => {
                 return Err(format!(
@@ -244,7 +245,11 @@ fn detach(
         .stderr(std::process::Stdio::from(log));
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     match cmd.spawn() {
-        Ok(_) => {
+        Ok(child) => {
+            // The background process owns the run from now on (it claims it again itself).
+            if let Some((pid, start)) = slipway_store::process_identity(child.id()) {
+                let _ = store.claim_run(run_id, pid, start);
+            }
             if args.json {
                 println!(
                     "{}",

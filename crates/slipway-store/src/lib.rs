@@ -26,7 +26,7 @@ pub use modules::{
     DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
     ModuleVersion, SeedReport, StoredModule,
 };
-pub use process::{current_process_identity, new_run_id, process_alive, rfc3339};
+pub use process::{current_process_identity, new_run_id, process_alive, process_identity, rfc3339};
 pub use runs::{
     Instance, LogLine, NewInstance, NewLogLine, NewParam, NewRun, Param, Report, RunDetail,
     RunSummary, Step, Transition, MASK,

@@ -11,6 +11,11 @@ pub fn current_process_identity() -> (u32, u64) {
     (pid, start)
 }
 
+/// Another process's identity, as [`current_process_identity`] gives it; `None` when it is gone.
+pub fn process_identity(pid: u32) -> Option<(u32, u64)> {
+    read_stat(pid).map(|s| (pid, s.start_time))
+}
+
 /// Whether the process `pid` that started at `start_time` (as given by
 /// [`current_process_identity`]) is still running. A pid now used by another process, or a
 /// zombie, is not alive. Off Linux the answer is always `true`: the store cannot tell, and calling
