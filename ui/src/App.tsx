@@ -8,7 +8,7 @@ import { designer, resolvedTheme, useDesigner } from "./store";
 import { commandOf, GLOBAL_COMMANDS, type CommandId } from "./shortcuts";
 import { Toolbar } from "./components/Toolbar";
 import { Library } from "./components/Library";
-import { Canvas } from "./components/Canvas";
+import { Canvas, measured } from "./components/Canvas";
 import { Inspector } from "./components/Inspector";
 import { ProblemsPanel } from "./components/ProblemsPanel";
 import { BannerBar, ToastHost } from "./components/Notices";
@@ -56,7 +56,7 @@ export function App() {
         case "save": return setDialog("save");
         case "import": return void importFile();
         case "export": return void exportFile();
-        case "layout": return s.layout();
+        case "layout": return s.layout(measured.sizes());
         case "fit": return s.requestFit();
         case "shortcuts": return setDialog("shortcuts");
       }

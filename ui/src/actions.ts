@@ -24,13 +24,13 @@ function withLayout(recipe: Recipe): Recipe {
   return { ...recipe, layout: { ...(recipe.layout ?? {}), ...autoLayout(recipe) } };
 }
 
-function confirmDiscard(): boolean {
+async function confirmDiscard(): Promise<boolean> {
   if (!isDirty(state()) || Object.keys(state().doc.deployment.nodes).length === 0) return true;
-  return window.confirm("The open deployment has unsaved changes. Discard them?");
+  return api.confirmDialog(`“${state().doc.name}” has unsaved changes. Discard them?`);
 }
 
 export async function openDeployment(name: string, version?: number) {
-  if (!confirmDiscard()) return;
+  if (!(await confirmDiscard())) return;
   try {
     const recipe = await api.deploymentOpen(version === undefined ? { name } : { name, version });
     state().load(withLayout(recipe), { name, version: version ?? null });
@@ -46,7 +46,6 @@ export async function importFile(path?: string, options: { quiet?: boolean } = {
   try {
     const chosen = path ?? (await api.chooseRecipeToImport());
     if (!chosen) return;
-    if (!path && !confirmDiscard()) return;
     const result = await api.recipeImport({ path: chosen });
     if (!result.ok || !result.recipe) {
       state().setImportFailure({ path: chosen, problems: result.problems });
@@ -58,6 +57,7 @@ export async function importFile(path?: string, options: { quiet?: boolean } = {
       });
       return;
     }
+    if (!path && !(await confirmDiscard())) return;
     state().load(withLayout(result.recipe), { name: result.recipe.name, version: null });
     state().setImportFailure(null);
     state().showBanner(null);
@@ -163,8 +163,12 @@ export function startValidation(delayMs = 150): () => void {
   };
 }
 
-/** Opens the file given on the command line, if any. */
+let initialFileOpened = false;
+
+/** Opens the file given on the command line, if any (once per app start). */
 export async function openInitialFile() {
+  if (initialFileOpened) return;
+  initialFileOpened = true;
   try {
     const path = await api.appInitialFile();
     if (path) await importFile(path, { quiet: true });

@@ -125,3 +125,10 @@ export async function chooseExportPath(suggestedName: string): Promise<string | 
   });
   return path ?? null;
 }
+
+/** Asks a yes/no question with the native dialog (the browser's outside Tauri). */
+export async function confirmDialog(message: string, title = "Slipway"): Promise<boolean> {
+  if (!inTauri()) return window.confirm(message);
+  const { ask } = await import("@tauri-apps/plugin-dialog");
+  return ask(message, { title, kind: "warning" });
+}

@@ -3,7 +3,7 @@
 // It serves the example recipes from ../assets/examples from memory and validates nothing.
 
 import { parse, stringify } from "yaml";
-import type { Component, Image, Recipe } from "./bindings/recipe";
+import type { Component, DiagnosticView, Image, Recipe } from "./bindings/recipe";
 import type {
   DeploymentBody,
   DiffChunk,
@@ -163,7 +163,8 @@ function handle(command: string, a: Args): unknown {
     case "deployment_save":
       return storeRecipe(a.recipe as Recipe, (a.comment as string | undefined) ?? null);
     case "recipe_validate":
-      return [];
+      // No validation here; `?problems=demo` shows canned problems, to look at the Problems panel.
+      return new URLSearchParams(window.location.search).get("problems") === "demo" ? demoProblems(a.recipe as Recipe) : [];
     case "recipe_export":
       console.info(`[preview] export to ${String(a.path)}:\n${stringify(a.recipe)}`);
       return null;
@@ -194,4 +195,34 @@ function handle(command: string, a: Args): unknown {
 export function previewChooseFile(): string | null {
   const choice = window.prompt(`Preview: import which example?\n${Object.keys(FILES).join("\n")}`, "hello.slipway.yaml");
   return choice ? choice : null;
+}
+
+function demoProblems(recipe: Recipe): DiagnosticView[] {
+  const out: DiagnosticView[] = [];
+  for (const [name, node] of Object.entries(recipe.deployment.nodes)) {
+    const c = recipe.components?.[node.component];
+    for (const [input, spec] of Object.entries(c?.inputs ?? {})) {
+      if (spec.required && !(input in (node.inputs ?? {}))) {
+        out.push({
+          severity: "error",
+          code: "unconnected-input",
+          message: `required input \`${input}\` of node \`${name}\` is neither wired nor given`,
+          hint: `wire it from another node's output, or give it a value`,
+          path: `deployment.nodes.${name}.inputs`,
+          line: null,
+          column: null,
+        });
+      }
+    }
+  }
+  out.push({
+    severity: "warning",
+    code: "redundant-default",
+    message: "input `db_port` of node `web` repeats the component's default",
+    hint: "remove the value; the default applies",
+    path: "deployment.nodes.web.inputs.db_port",
+    line: 58,
+    column: 18,
+  });
+  return out;
 }

@@ -23,12 +23,16 @@ import { connect, connectProblem, type ConnectArgs } from "../model/edits";
 import { handleName, NODE_TYPE, recipeToFlow, type SlipwayFlowNode, type WireEdge } from "../model/mapping";
 import { dropModule } from "../actions";
 import type { ModuleKind } from "../api-types";
+import type { Size } from "../model/layout";
 import { SlipwayNode } from "./SlipwayNode";
 import { Icon } from "./Icon";
 
 export const MODULE_MIME = "application/x-slipway-module";
 
 const nodeTypes = { [NODE_TYPE]: SlipwayNode };
+
+/** Sizes of the nodes as drawn, for auto-layout; filled in by the mounted canvas. */
+export const measured: { sizes: () => Record<string, Size> } = { sizes: () => ({}) };
 
 function argsOf(c: Connection | { source: string; sourceHandle?: string | null; target: string; targetHandle?: string | null }): ConnectArgs {
   return { source: c.source, param: handleName(c.sourceHandle), target: c.target, input: handleName(c.targetHandle) };
@@ -126,6 +130,19 @@ export function Canvas() {
     if (problem) designer.getState().notify("error", problem);
   }, []);
 
+  useEffect(() => {
+    measured.sizes = () => {
+      const out: Record<string, Size> = {};
+      for (const n of flow.getNodes()) {
+        if (n.measured?.width && n.measured.height) out[n.id] = { width: n.measured.width, height: n.measured.height };
+      }
+      return out;
+    };
+    return () => {
+      measured.sizes = () => ({});
+    };
+  }, [flow]);
+
   // Viewport requests from the store: centre a node, fit the view.
   useEffect(() => {
     if (!focusRequest) return;
@@ -141,7 +158,7 @@ export function Canvas() {
 
   useEffect(() => {
     if (fitRequest === 0) return;
-    const t = setTimeout(() => void flow.fitView({ padding: 0.2, duration: 300, maxZoom: 1.1 }), 30);
+    const t = setTimeout(() => void flow.fitView({ padding: 0.12, duration: 300, maxZoom: 1 }), 30);
     return () => clearTimeout(t);
   }, [fitRequest, flow]);
 
@@ -189,20 +206,27 @@ export function Canvas() {
         minZoom={0.2}
         maxZoom={2}
         fitView
-        fitViewOptions={{ padding: 0.2, maxZoom: 1.1 }}
+        fitViewOptions={{ padding: 0.12, maxZoom: 1 }}
         proOptions={{ hideAttribution: true }}
         defaultEdgeOptions={{ type: "default" }}
         connectionRadius={28}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} className="sw-canvas__bg" />
+        {empty ? null : (
         <MiniMap
           pannable
           zoomable
           className="sw-minimap"
+          style={{ width: 168, height: 112 }}
           nodeBorderRadius={8}
-          nodeClassName={(n) => ((n as SlipwayFlowNode).data.issues.length ? "sw-minimap__node has-problem" : "sw-minimap__node")}
+          nodeClassName={(n) => {
+            const issues = (n as SlipwayFlowNode).data.issues;
+            if (issues.some((i) => i.severity === "error")) return "sw-minimap__node has-error";
+            return issues.length ? "sw-minimap__node has-warning" : "sw-minimap__node";
+          }}
           ariaLabel="Minimap"
         />
+        )}
         <Controls showInteractive={false} className="sw-controls" aria-label="Zoom controls" />
       </ReactFlow>
       {empty ? (

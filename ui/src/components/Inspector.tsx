@@ -25,6 +25,7 @@ import { designer, useDesigner } from "../store";
 import { Row, Section, TextField } from "./fields";
 import { ScriptEditor } from "./ScriptEditor";
 import { Icon } from "./Icon";
+import { Rich } from "./Rich";
 
 const st = () => designer.getState();
 const KEEP: KeepRunning[] = ["on-success", "never", "always", "on-error"];
@@ -73,7 +74,7 @@ function Header(props: { kind: string; title: string; sub?: string; back?: boole
         </button>
       ) : null}
       <div className="sw-inspector__kind">{props.kind}</div>
-      <h2 className="sw-inspector__title" data-testid={props.testId}>
+      <h2 className="sw-inspector__title" data-testid={props.testId ?? "inspector-title"}>
         {props.title}
       </h2>
       {props.sub ? <p className="sw-inspector__sub">{props.sub}</p> : null}
@@ -276,7 +277,7 @@ function NodeInspector({ doc, name }: { doc: Recipe; name: string }) {
             )}
           </div>
         </Row>
-        <Row label="Multiplicity" hint="Instances of this node: web.1, web.2, …">
+        <Row label="Multiplicity" hint={`Instances: ${name}.1, ${name}.2, …`}>
           <TextField
             value={String(node.multiplicity ?? 1)}
             type="number"
@@ -318,7 +319,7 @@ function NodeInspector({ doc, name }: { doc: Recipe; name: string }) {
             {problems.map((p, i) => (
               <li key={i} className={`is-${p.severity}`}>
                 <Icon name="alert" size={14} />
-                <span>{p.message}</span>
+                <span><Rich text={p.message} /></span>
               </li>
             ))}
           </ul>
@@ -644,7 +645,7 @@ function ComponentInspector({ doc, name }: { doc: Recipe; name: string }) {
             {problems.map((p, i) => (
               <li key={i} className={`is-${p.severity}`}>
                 <Icon name="alert" size={14} />
-                <span>{p.message}</span>
+                <span><Rich text={p.message} /></span>
               </li>
             ))}
           </ul>
@@ -814,7 +815,7 @@ function ImageInspector({ doc, name }: { doc: Recipe; name: string }) {
             {problems.map((p, i) => (
               <li key={i} className={`is-${p.severity}`}>
                 <Icon name="alert" size={14} />
-                <span>{p.message}</span>
+                <span><Rich text={p.message} /></span>
               </li>
             ))}
           </ul>

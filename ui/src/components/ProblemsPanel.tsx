@@ -7,6 +7,7 @@ import { targetOfPath } from "../model/paths";
 import { designer, useDesigner } from "../store";
 import { fileName } from "../actions";
 import { Icon } from "./Icon";
+import { Rich } from "./Rich";
 
 function reveal(p: DiagnosticView) {
   const s = designer.getState();
@@ -15,6 +16,12 @@ function reveal(p: DiagnosticView) {
   else if (target.kind === "component" && s.doc.components?.[target.name]) s.setInspect({ kind: "component", name: target.name });
   else if (target.kind === "image" && s.doc.images?.[target.name]) s.setInspect({ kind: "image", name: target.name });
   else s.setInspect({ kind: "deployment" });
+}
+
+function where(p: DiagnosticView): string {
+  const t = targetOfPath(p.path);
+  const at = p.line !== null ? ` · ${p.line}:${p.column ?? 1}` : "";
+  return t.kind === "deployment" ? `deployment${at}` : `${t.kind} ${t.name}${at}`;
 }
 
 export function ProblemsPanel() {
@@ -63,11 +70,16 @@ export function ProblemsPanel() {
                     <Icon name={p.severity === "error" ? "alert" : "info"} className="sw-problem__icon" />
                     <span className="sw-problem__code">{p.code}</span>
                     <span className="sw-problem__message">
-                      {p.message}
-                      {p.hint ? <span className="sw-problem__hint"> — {p.hint}</span> : null}
+                      <Rich text={p.message} />
+                      {p.hint ? (
+                        <span className="sw-problem__hint">
+                          {" — "}
+                          <Rich text={p.hint} />
+                        </span>
+                      ) : null}
                     </span>
                     <span className="sw-problem__where">
-                      {p.line !== null ? `${p.line}:${p.column ?? 1}` : p.path.split(".").slice(0, 3).join(".")}
+                      {where(p)}
                     </span>
                   </button>
                 </li>

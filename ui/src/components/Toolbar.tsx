@@ -4,6 +4,7 @@ import { exportFile, importFile } from "../actions";
 import { designer, isDirty, useDesigner, type ThemePreference } from "../store";
 import { tooltip } from "../shortcuts";
 import { Icon, type IconName } from "./Icon";
+import { measured } from "./Canvas";
 
 function ToolButton(props: { icon: IconName; label: string; title: string; onClick: () => void; disabled?: boolean; testId: string; primary?: boolean; showLabel?: boolean }) {
   return (
@@ -59,7 +60,7 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void }) 
         <ToolButton icon="redo" label="Redo" title={tooltip("redo")} onClick={() => s().redo()} disabled={!canRedo} testId="btn-redo" />
       </div>
       <div className="sw-toolbar__group">
-        <ToolButton icon="layout" label="Auto-layout" title={tooltip("layout")} onClick={() => s().layout()} disabled={!hasNodes} testId="btn-layout" />
+        <ToolButton icon="layout" label="Auto-layout" title={tooltip("layout")} onClick={() => s().layout(measured.sizes())} disabled={!hasNodes} testId="btn-layout" />
         <ToolButton icon="fit" label="Fit view" title={tooltip("fit")} onClick={() => s().requestFit()} testId="btn-fit" />
       </div>
       <div className="sw-toolbar__spacer" />

@@ -35,7 +35,7 @@ export function TextField(props: {
     return (
       <textarea
         {...common}
-        rows={2}
+        rows={3}
         onChange={(e) => setDraft(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) commit();
