@@ -4,6 +4,7 @@
 
 mod exit;
 mod hooks;
+mod library_cmd;
 mod load;
 mod plan_cmd;
 mod run_cmd;
@@ -105,6 +106,24 @@ enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Add a recipe file's deployment, components and images to the library (new versions, never
+    /// overwriting); an invalid file changes nothing
+    Import {
+        /// The recipe file (*.slipway.yaml)
+        file: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Write a deployment of the library, with every module it uses, as a recipe file
+    Export {
+        /// The deployment's name, or NAME@VERSION
+        deployment: String,
+        /// Where to write (default: standard output)
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output_file: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Stop a run and terminate every instance it created (also after a crash)
     Terminate {
         /// A run id, a unique prefix of one, or `last`
@@ -167,6 +186,12 @@ fn main() -> ExitCode {
             output,
         } => runs_cmd::logs(&run, instance.as_deref(), follow, output.json),
         Command::Terminate { run, output } => runs_cmd::terminate(&run, output.json),
+        Command::Import { file, output } => library_cmd::import(&file, output.json),
+        Command::Export {
+            deployment,
+            output_file,
+            output,
+        } => library_cmd::export(&deployment, output_file.as_deref(), output.json),
     };
     ExitCode::from(code as u8)
 }

@@ -143,3 +143,45 @@ fn plan_on_a_cloud_without_image_mapping_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("error[missing-cloud-mapping]"));
 }
+
+#[test]
+fn import_then_export_round_trips_and_invalid_import_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(args)
+            .env("SLIPWAY_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let file = repo("assets/examples/web-with-db.slipway.yaml");
+    let out = run(&["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("new version"));
+    // Importing the same file again creates no versions.
+    let again = text(&run(&["import", file.to_str().unwrap()]).stdout);
+    assert!(
+        !again.contains("new version") && again.contains("unchanged"),
+        "{again}"
+    );
+    let exported = home.path().join("out.slipway.yaml");
+    let out = run(&["export", "web-with-db", "-o", exported.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let a = slipway_recipe::check(
+        &std::fs::read_to_string(&file).unwrap(),
+        &Default::default(),
+    );
+    let b = slipway_recipe::check(
+        &std::fs::read_to_string(&exported).unwrap(),
+        &Default::default(),
+    );
+    assert!(b.diagnostics.is_empty(), "{:?}", b.diagnostics);
+    assert_eq!(a.recipe, b.recipe);
+    // An invalid file imports nothing.
+    let bad = repo("tests/invalid/unknown-references.slipway.yaml");
+    assert_eq!(
+        run(&["import", bad.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["export", "references"]).status.code(), Some(2));
+}
