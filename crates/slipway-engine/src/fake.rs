@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 type Durations = dyn Fn(&str, &str) -> Duration + Send + Sync;
 
+/// A step the fake driver ran: (instance, step, environment).
+pub type StartedStep = (String, String, Vec<(String, String)>);
+
 pub struct FakeDriver {
     /// (instance name, step) → how long the step takes.
     pub durations: Box<Durations>,
@@ -23,7 +26,7 @@ pub struct FakeDriver {
     /// Instances that exist right now, by resource id.
     pub live: Mutex<HashSet<String>>,
     /// Every step started, in order: (instance, step, env).
-    pub started: Mutex<Vec<(String, String, Vec<(String, String)>)>>,
+    pub started: Mutex<Vec<StartedStep>>,
     /// Provision calls made, by batch size.
     pub batches: Mutex<Vec<usize>>,
 }

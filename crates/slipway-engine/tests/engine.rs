@@ -118,7 +118,7 @@ fn launch_of(e: &Env, text: &str, keep: Option<KeepRunning>, sets: Vec<SetValue>
 }
 
 fn env_of<'a>(
-    started: &'a [(String, String, Vec<(String, String)>)],
+    started: &'a [slipway_engine::fake::StartedStep],
     inst: &str,
     step: &str,
 ) -> &'a [(String, String)] {
