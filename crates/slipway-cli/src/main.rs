@@ -2,6 +2,7 @@
 //! and prints. Exit codes: 0 success, 1 the deployment failed, 2 bad input, 3 cloud or
 //! infrastructure error, 130 cancelled.
 
+mod clouds_cmd;
 mod exit;
 mod hooks;
 mod library_cmd;
@@ -124,10 +125,47 @@ enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Configured clouds: list, add, remove, test
+    Clouds {
+        #[command(subcommand)]
+        command: CloudsCommand,
+    },
     /// Stop a run and terminate every instance it created (also after a crash)
     Terminate {
         /// A run id, a unique prefix of one, or `last`
         run: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CloudsCommand {
+    /// The built-in `local` cloud and every configured cloud
+    List {
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Configure a cloud: `slipway clouds add lab ssh --setting hosts=10.0.0.5,10.0.0.6`
+    Add {
+        name: String,
+        /// Driver kind: local, ssh, docker, ec2, …
+        kind: String,
+        /// A non-secret setting (repeatable); secrets go to `slipway secret set`
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Remove a configured cloud
+    Remove {
+        name: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Check a cloud's settings and credentials without creating anything (exit 3 on failure)
+    Test {
+        name: String,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -186,6 +224,17 @@ fn main() -> ExitCode {
             output,
         } => runs_cmd::logs(&run, instance.as_deref(), follow, output.json),
         Command::Terminate { run, output } => runs_cmd::terminate(&run, output.json),
+        Command::Clouds { command } => match command {
+            CloudsCommand::List { output } => clouds_cmd::list(output.json),
+            CloudsCommand::Add {
+                name,
+                kind,
+                settings,
+                output,
+            } => clouds_cmd::add(&name, &kind, &settings, output.json),
+            CloudsCommand::Remove { name, output } => clouds_cmd::remove(&name, output.json),
+            CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
+        },
         Command::Import { file, output } => library_cmd::import(&file, output.json),
         Command::Export {
             deployment,

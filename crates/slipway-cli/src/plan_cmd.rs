@@ -10,13 +10,17 @@ use crate::load::{load, options, plural};
 use crate::PlacementArgs;
 
 pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
-    let opts = match options(placement) {
+    let mut opts = match options(placement) {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("error: {msg}");
             return exit::BAD_INPUT;
         }
     };
+    // Configured clouds are known by name; without a readable store, only driver kinds are.
+    if let Ok(clouds) = crate::clouds_cmd::known_clouds(&slipway_store::data_dir()) {
+        opts.clouds = Some(clouds.into_iter().collect());
+    }
     let loaded = match load(file, &opts) {
         Ok(l) => l,
         Err(msg) => {

@@ -23,27 +23,34 @@ pub struct RunArgs<'a> {
     pub internal_run_id: Option<&'a str>,
 }
 
-/// The drivers for the clouds a run uses. Only the built-in `local` cloud exists so far.
+/// The drivers for the clouds a run uses: the built-in `local` cloud, and configured clouds of a
+/// kind this build can run.
 pub fn drivers_for<'a>(
     home: &Path,
     clouds: impl IntoIterator<Item = &'a str>,
 ) -> Result<Drivers, String> {
+    let known = crate::clouds_cmd::known_clouds(home)?;
     let mut drivers = Drivers::new();
     for cloud in clouds {
         if drivers.contains_key(cloud) {
             continue;
         }
-        match cloud {
+        let Some((_, kind)) = known.iter().find(|(n, _)| n == cloud) else {
+            return Err(format!(
+                "cloud `{cloud}` is not configured (see `slipway clouds list`)"
+            ));
+        };
+        match kind.as_str() {
             "local" => {
                 // Loopback addresses are shared by the whole machine, so their leases live in one
                 // machine-wide place, whatever SLIPWAY_HOME each process uses.
-                let _ = home;
                 let leases = std::env::temp_dir().join("slipway-local");
-                drivers.insert("local".to_string(), Arc::new(slipway_driver::LocalDriver::new(leases)));
+                drivers.insert(cloud.to_string(), Arc::new(slipway_driver::LocalDriver::new(leases)));
             }
             other => {
                 return Err(format!(
-                    "cloud `{other}` is not configured: this build runs deployments on the built-in `local` cloud"
+                    "cloud `{cloud}` is of kind `{other}`, which this build cannot run yet (runnable: {})",
+                    crate::clouds_cmd::RUNNABLE_KINDS.join(", ")
                 ))
             }
         }
@@ -60,11 +67,11 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(o) => o,
         Err(msg) => return bad_input(args.json, &msg),
     };
-    opts.clouds = Some(
-        [("local".to_string(), "local".to_string())]
-            .into_iter()
-            .collect(),
-    );
+    let home = slipway_store::data_dir();
+    match crate::clouds_cmd::known_clouds(&home) {
+        Ok(c) => opts.clouds = Some(c.into_iter().collect()),
+        Err(e) => return infra(args.json, &e),
+    }
     let keep = match args.keep {
         Some(k) => match KeepRunning::parse(k) {
             Some(k) => Some(k),
@@ -92,7 +99,6 @@ pub fn run(args: RunArgs) -> i32 {
         }
         return exit::BAD_INPUT;
     };
-    let home = slipway_store::data_dir();
     let store = match open_store(&home) {
         Ok(s) => s,
         Err(e) => return infra(args.json, &e),
@@ -105,7 +111,7 @@ pub fn run(args: RunArgs) -> i32 {
         .collect();
     let drivers = match drivers_for(&home, plan_clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return bad_input(args.json, &e),
+        Err(e) => return infra(args.json, &e),
     };
     let keep = keep.unwrap_or(recipe.deployment.keep_running);
     let clock = SystemClock;

@@ -185,3 +185,45 @@ fn import_then_export_round_trips_and_invalid_import_changes_nothing() {
     );
     assert_eq!(run(&["export", "references"]).status.code(), Some(2));
 }
+
+#[test]
+fn clouds_are_listed_added_tested_and_removed() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(args)
+            .env("SLIPWAY_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&["clouds", "test", "local"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["clouds", "add", "bench", "local"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["clouds", "add", "bench", "local"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["clouds", "add", "Bad Name", "local"]).status.code(),
+        Some(2)
+    );
+    let list: serde_json::Value =
+        serde_json::from_slice(&run(&["clouds", "list", "--json"]).stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["local", "bench"]);
+    // A configured cloud is a valid placement for plan.
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let plan = run(&["plan", file.to_str().unwrap(), "--cloud", "bench", "--json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(v["instances"][0]["cloud"], "bench");
+    assert_eq!(run(&["clouds", "remove", "bench"]).status.code(), Some(0));
+    assert_eq!(run(&["clouds", "test", "bench"]).status.code(), Some(2));
+}
