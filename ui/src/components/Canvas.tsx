@@ -73,6 +73,8 @@ export function Canvas() {
         ...e,
         selected: selection.edges.includes(e.id),
         className: e.data?.builtIn ? "sw-wire sw-wire--builtin" : "sw-wire",
+        ariaLabel: `wire ${e.data?.from ?? e.source} to ${e.target}.${handleName(e.targetHandle)}`,
+        domAttributes: { "data-testid": `wire-${e.target}-${handleName(e.targetHandle)}` } as Record<string, string>,
         ...(e.label ? { labelBgPadding: [6, 2] as [number, number], labelBgBorderRadius: 6, labelShowBg: true } : {}),
       })),
     [mapped.edges, selection.edges],

@@ -4,6 +4,7 @@
 import { useState } from "react";
 import type { Component, ComponentRecipes, Image, ImageRecipes, InputSpec, KeepRunning, Recipe } from "../bindings/recipe";
 import {
+  clearInput,
   disconnect,
   freshParamName,
   renameComponentInput,
@@ -388,6 +389,14 @@ function InputRow({ doc, node, input, spec }: { doc: Recipe; node: string; input
             {spec.generate ? `a random ${spec.generate}-character value is generated at launch` : "given at launch, never saved in the recipe"}
           </span>
         </div>
+        {typeof value === "string" ? (
+          <div className="sw-row__hint">
+            <span className="sw-error-text">The file holds a value for this secret. </span>
+            <button className="sw-link" onClick={() => st().commit(clearInput(st().doc, node, input))} data-testid={`inspector-remove-secret-${input}`}>
+              Remove it
+            </button>
+          </div>
+        ) : null}
       </Row>
     );
   }
@@ -630,10 +639,11 @@ function ComponentInspector({ doc, name }: { doc: Recipe; name: string }) {
           testId={`inspector-recipe-${tab}`}
           ariaLabel={`${tab} recipe`}
           onChange={(text) => {
-            const recipes: ComponentRecipes = { ...(component.recipes ?? {}) };
+            const current = st().doc.components?.[name] ?? component;
+            const recipes: ComponentRecipes = { ...(current.recipes ?? {}) };
             if (text === "") delete recipes[tab];
             else recipes[tab] = text;
-            const c: Component = { ...component, recipes };
+            const c: Component = { ...current, recipes };
             if (Object.keys(recipes).length === 0) delete c.recipes;
             update(c, `recipe:${name}:${tab}`);
           }}
@@ -696,11 +706,12 @@ function ImageInspector({ doc, name }: { doc: Recipe; name: string }) {
   const problems = useDesigner((s) => s.problems).filter((p) => imageOfPath(p.path) === name);
   const update = (i: Image, coalesce?: string) => st().commit(setImage(st().doc, name, i), coalesce ? { coalesce } : {});
   const setRecipes = (patch: Partial<ImageRecipes>, coalesce?: string) => {
-    const recipes: ImageRecipes = { ...(image.recipes ?? {}), ...patch };
+    const current = st().doc.images?.[name] ?? image;
+    const recipes: ImageRecipes = { ...(current.recipes ?? {}), ...patch };
     if (!recipes.pre_install) delete recipes.pre_install;
     if (!recipes.post_install) delete recipes.post_install;
     if (!recipes.packages?.length) delete recipes.packages;
-    const next: Image = { ...image, recipes };
+    const next: Image = { ...current, recipes };
     if (Object.keys(recipes).length === 0) delete next.recipes;
     update(next, coalesce);
   };
@@ -709,6 +720,20 @@ function ImageInspector({ doc, name }: { doc: Recipe; name: string }) {
     <>
       <Header kind="Image" title={name} sub={image.description ?? undefined} back testId="inspector-title" />
       <Section title="Image">
+        <Row label="Description">
+          <TextField
+            value={image.description ?? ""}
+            multiline
+            testId="image-description"
+            ariaLabel="Image description"
+            onCommit={(v) => {
+              const next = { ...image };
+              if (v.trim()) next.description = v.trim();
+              else delete next.description;
+              update(next);
+            }}
+          />
+        </Row>
         <Row label="Login user" hint="The user recipes log in as over SSH.">
           <TextField
             value={image.login_user ?? ""}
@@ -742,9 +767,25 @@ function ImageInspector({ doc, name }: { doc: Recipe; name: string }) {
         }
       >
         {clouds.length === 0 ? <p className="sw-muted">No mappings: fine for local and ssh clouds.</p> : null}
+        <datalist id="sw-cloud-kinds-image">
+          {CLOUD_KINDS.map((k) => (
+            <option key={k} value={k} />
+          ))}
+        </datalist>
         {clouds.map(([cloud, m]) => (
           <div className="sw-param sw-param--row3" key={cloud} data-testid={`image-cloud-${cloud}`}>
-            <code className="sw-chip">{cloud}</code>
+            <TextField
+              value={cloud}
+              mono
+              testId={`image-cloud-name-${cloud}`}
+              ariaLabel={`Cloud name or driver kind (${cloud})`}
+              list="sw-cloud-kinds-image"
+              onCommit={(v) => {
+                const key = v.trim();
+                if (!key || (key !== cloud && key in (image.clouds ?? {}))) return false;
+                update({ ...image, clouds: Object.fromEntries(Object.entries(image.clouds ?? {}).map(([k, m2]) => [k === cloud ? key : k, m2])) });
+              }}
+            />
             <TextField
               value={m.image ?? ""}
               mono

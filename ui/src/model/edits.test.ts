@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   addNodeFromComponent,
   addNodeFromImage,
+  clearInput,
   copyNodes,
   deleteSelection,
   paste,
@@ -141,6 +142,12 @@ describe("adding and changing nodes", () => {
     const ok = setInputValue(example("web-with-db"), "web", "db_port", "6543");
     if (!ok.ok) throw new Error(ok.message);
     expect(ok.recipe.deployment.nodes.web!.inputs!.db_port).toBe("6543");
+  });
+
+  it("clears a secret value found in a file", () => {
+    const recipe = example("web-with-db");
+    recipe.deployment.nodes.db!.inputs = { db_password: "leaked" };
+    expect(clearInput(recipe, "db", "db_password").deployment.nodes.db!.inputs).toBeUndefined();
   });
 
   it("deleting a node removes the wires that read from it", () => {

@@ -405,6 +405,17 @@ export function setInputValue(recipe: Recipe, name: string, input: string, value
   return { ok: true, recipe: next };
 }
 
+/** Drops whatever a node gives an input: a literal (even a secret one found in a file) or a wire. */
+export function clearInput(recipe: Recipe, name: string, input: string): Recipe {
+  const next = clone(recipe);
+  const n = next.deployment.nodes[name];
+  if (n?.inputs && input in n.inputs) {
+    delete n.inputs[input];
+    if (Object.keys(n.inputs).length === 0) delete n.inputs;
+  }
+  return next;
+}
+
 /** Moves nodes (one undoable step for a whole drag). */
 export function moveNodes(recipe: Recipe, positions: Record<string, Position>): Recipe {
   const next = clone(recipe);
