@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import { exportFile, importFile, openInitialFile, startValidation } from "./actions";
-import { designer, resolvedTheme, useDesigner } from "./store";
+import { designer, isDirty, resolvedTheme, useDesigner } from "./store";
 import { commandOf, GLOBAL_COMMANDS, type CommandId } from "./shortcuts";
 import { Toolbar } from "./components/Toolbar";
 import { Library } from "./components/Library";
@@ -27,6 +27,11 @@ export function App() {
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
+
+  const title = useDesigner((s) => `${isDirty(s) ? "● " : ""}${s.doc.name} — Slipway`);
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
 
   useEffect(() => {
     const mq = window.matchMedia("(prefers-color-scheme: dark)");

@@ -137,6 +137,8 @@ export async function dropModule(kind: ModuleKind, name: string, position: Posit
   }
 }
 
+const VALIDATION_DOWN = "Validation is unavailable.";
+
 /** Validates the document with the Rust validator, debounced, after every change. */
 export function startValidation(delayMs = 150): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -148,8 +150,11 @@ export function startValidation(delayMs = 150): () => void {
       try {
         const problems = await api.recipeValidate({ recipe: doc });
         if (ticket === latest && state().doc === doc) state().setProblems(problems);
+        if (state().banner?.title === VALIDATION_DOWN) state().showBanner(null);
       } catch (e) {
-        if (ticket === latest) state().notify("error", `Validation failed: ${api.toCommandError(e).message}`);
+        // Said once, in the banner, rather than a toast after every edit.
+        const err = api.toCommandError(e);
+        if (ticket === latest) state().showBanner({ kind: "warning", title: VALIDATION_DOWN, detail: `${err.message} (${err.code})` });
       }
     }, delayMs);
   };

@@ -106,12 +106,13 @@ export const appInitialFile = () => call<string | null>("app_initial_file");
 
 // ------------------------------------------------------------------ native dialogs
 
-const RECIPE_FILTER = { name: "Slipway recipe", extensions: ["slipway.yaml", "yaml", "yml"] };
+const RECIPE_FILTER = { name: "Slipway recipe (*.slipway.yaml)", extensions: ["slipway.yaml"] };
+const YAML_FILTER = { name: "YAML", extensions: ["yaml", "yml"] };
 
 export async function chooseRecipeToImport(): Promise<string | null> {
   if (!inTauri()) return (await import("./preview-backend")).previewChooseFile();
   const { open } = await import("@tauri-apps/plugin-dialog");
-  const picked = await open({ multiple: false, directory: false, filters: [RECIPE_FILTER], title: "Import a recipe" });
+  const picked = await open({ multiple: false, directory: false, filters: [RECIPE_FILTER, YAML_FILTER], title: "Import a recipe" });
   return typeof picked === "string" ? picked : null;
 }
 
@@ -123,7 +124,9 @@ export async function chooseExportPath(suggestedName: string): Promise<string | 
     defaultPath: `${suggestedName}.slipway.yaml`,
     title: "Export the recipe",
   });
-  return path ?? null;
+  if (!path) return null;
+  // Some platforms keep only the last extension of a filter: make sure the name is right.
+  return /\.ya?ml$/i.test(path) ? path : `${path}.slipway.yaml`;
 }
 
 /** Asks a yes/no question with the native dialog (the browser's outside Tauri). */
