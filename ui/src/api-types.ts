@@ -18,9 +18,9 @@ export interface ModuleSummary {
 
 /** A stored deployment module: the graph and its layout, without the modules it uses. */
 export interface DeploymentBody {
-  description: string | null;
+  description?: string | null;
   deployment: Deployment;
-  layout: { [node: string]: Position };
+  layout?: { [node: string]: Position };
 }
 
 export type ModuleBody = Image | Component | DeploymentBody;

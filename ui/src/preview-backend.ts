@@ -90,7 +90,7 @@ function openDeployment(name: string, version?: number): Recipe {
   }
   recipe.images = images;
   recipe.components = components;
-  if (Object.keys(d.layout).length > 0) recipe.layout = d.layout;
+  if (d.layout && Object.keys(d.layout).length > 0) recipe.layout = d.layout;
   return recipe;
 }
 
