@@ -139,7 +139,7 @@ fn plan_shows_instances_waves_and_critical_path() {
 #[test]
 fn plan_on_a_cloud_without_image_mapping_is_refused() {
     let file = repo("assets/examples/multiline-outputs.slipway.yaml");
-    let out = slipway(&["plan", file.to_str().unwrap(), "--cloud", "ec2"]);
+    let out = slipway(&["plan", file.to_str().unwrap(), "--cloud", "gce"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("error[missing-cloud-mapping]"));
 }
