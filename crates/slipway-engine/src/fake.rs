@@ -29,6 +29,8 @@ pub struct FakeDriver {
     pub started: Mutex<Vec<StartedStep>>,
     /// Provision calls made, by batch size.
     pub batches: Mutex<Vec<usize>>,
+    /// Instance name → errors its next provisioning attempts return, in order.
+    pub provision_errors: Mutex<std::collections::HashMap<String, Vec<DriverError>>>,
 }
 
 impl FakeDriver {
@@ -41,6 +43,7 @@ impl FakeDriver {
             live: Mutex::new(HashSet::new()),
             started: Mutex::new(Vec::new()),
             batches: Mutex::new(Vec::new()),
+            provision_errors: Mutex::new(Default::default()),
         })
     }
 
@@ -74,6 +77,11 @@ impl Driver for FakeDriver {
         req.instances
             .iter()
             .map(|i| {
+                if let Some(errors) = self.provision_errors.lock().unwrap().get_mut(&i.name) {
+                    if !errors.is_empty() {
+                        return Err(errors.remove(0));
+                    }
+                }
                 let rid = format!("{}/{}", req.run_id, i.name);
                 self.live.lock().unwrap().insert(rid.clone());
                 Ok(Provisioned {

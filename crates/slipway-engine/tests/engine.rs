@@ -371,3 +371,51 @@ async fn provisioning_is_batched_per_cloud() {
         "{batches:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_provisioning_error_is_retried() {
+    let fake = FakeDriver::instant();
+    fake.provision_errors.lock().unwrap().insert(
+        "web.2".into(),
+        vec![slipway_driver::DriverError::transient("API throttled")],
+    );
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, None, vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    assert!(
+        e.fake.provision_errors.lock().unwrap()["web.2"].is_empty(),
+        "the error was consumed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provisioning_failure_is_an_infrastructure_error_and_nothing_is_left() {
+    let fake = FakeDriver::instant();
+    fake.provision_errors.lock().unwrap().insert(
+        "web.2".into(),
+        vec![slipway_driver::DriverError::quota("instance limit reached")],
+    );
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::OnError), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3);
+    assert_eq!(out.state, RunState::Aborted);
+    assert!(out.error.unwrap().contains("instance limit reached"));
+    // on-error keeps the others for debugging; web.2 never existed.
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    let web2 = detail.instances.iter().find(|i| i.name == "web.2").unwrap();
+    assert_eq!(web2.state, InstanceState::Failed);
+    assert_eq!(web2.failed_step.map(|s| s.as_str()), Some("provision"));
+    let end = terminate_run(&e.ctx, "r1", &e.run_dir).await.unwrap();
+    assert_eq!(end, RunState::Aborted, "a final state stays as it was");
+    assert!(e.fake.live.lock().unwrap().is_empty());
+}
