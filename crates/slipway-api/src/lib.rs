@@ -1,0 +1,344 @@
+//! The commands of the Slipway desktop app, as plain functions over the store: the library
+//! (list, get, save, history, diff, restore), deployments (open, save) and recipe files
+//! (validate, export, import). The Tauri shell (`src-tauri`) only forwards to these; tests call
+//! them directly, or through [`dispatch`] with the JSON the UI sends — a desktop is never needed.
+//!
+//! Architecture invariant: no Tauri, no async runtime, no window. Every command is declared once
+//! in [`for_each_command!`] (name, arguments, result); the Tauri handler list, [`dispatch`],
+//! [`COMMANDS`] and the TypeScript `Commands` map are all generated from that one list, so a
+//! command without a handler does not compile.
+
+mod commands;
+mod dto;
+mod error;
+mod examples;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use slipway_store::Store;
+
+pub use commands::*;
+pub use dto::{DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion, VersionInfo};
+pub use error::{CommandError, ErrorCode};
+pub use examples::EXAMPLES;
+// Types that appear in the declarations, re-exported so hosts need only this crate.
+pub use slipway_recipe::{DiagnosticView, Recipe};
+pub use slipway_store::ModuleKind;
+
+/// A JSON value: how a module body arrives before its kind says how to read it.
+pub type JsonValue = serde_json::Value;
+
+/// The wall clock as unix milliseconds; tests pass a fixed one.
+pub type Clock = Box<dyn Fn() -> i64 + Send + Sync>;
+
+/// What every command runs against: the store (one connection, behind a lock), the clock that
+/// stamps new versions, and the recipe file named on the command line.
+pub struct Context {
+    store: Mutex<Store>,
+    clock: Clock,
+    initial_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("initial_file", &self.initial_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A context over `store` with the system clock.
+    pub fn new(store: Store) -> Self {
+        Context {
+            store: Mutex::new(store),
+            clock: Box::new(system_now_ms),
+            initial_file: None,
+        }
+    }
+
+    /// Opens the store in `home` and, the first time, seeds it with the starter examples.
+    pub fn open_seeded(home: &std::path::Path) -> Result<Self, CommandError> {
+        let mut store = Store::open(home)?;
+        store.seed_examples(EXAMPLES, system_now_ms())?;
+        Ok(Context::new(store))
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The recipe file to open at start (`slipway-desktop FILE`).
+    pub fn with_initial_file(mut self, file: Option<PathBuf>) -> Self {
+        self.initial_file = file;
+        self
+    }
+
+    /// The store. A command that panicked left no half-written change (every store write is
+    /// one transaction), so a poisoned lock is taken over rather than failing every later call.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}
+
+fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Every desktop command, declared once: `name(ArgsStruct { field: Type, .. }) -> Result;`.
+/// Calls `$callback!` with the whole list; field names are the argument keys the UI sends.
+///
+/// Each host expands this with its own macro: this crate makes the argument structs,
+/// [`dispatch`] and [`COMMANDS`]; the Tauri shell makes one `#[tauri::command]` per entry and
+/// its handler list.
+#[macro_export]
+macro_rules! for_each_command {
+    ($callback:ident) => {
+        $callback! {
+            /// The library's modules of one kind (or all) whose name or description contains
+            /// `query`, sorted by kind then name.
+            library_list(LibraryListArgs {
+                kind: Option<$crate::ModuleKind>,
+                query: Option<String>,
+            }) -> Vec<$crate::ModuleSummary>;
+            /// One version of a module (the latest when `version` is absent).
+            library_get(LibraryGetArgs {
+                kind: $crate::ModuleKind,
+                name: String,
+                version: Option<u32>,
+            }) -> $crate::ModuleVersion;
+            /// Saves a module body as its next version; the version it is now at (unchanged when
+            /// the body equals the latest).
+            library_save(LibrarySaveArgs {
+                kind: $crate::ModuleKind,
+                name: String,
+                #[ts(as = "ModuleBody")]
+                body: $crate::JsonValue,
+                comment: Option<String>,
+            }) -> u32;
+            /// Every version of a module, newest first.
+            library_history(LibraryHistoryArgs {
+                kind: $crate::ModuleKind,
+                name: String,
+            }) -> Vec<$crate::VersionInfo>;
+            /// The line diff from version `a` to version `b`.
+            library_diff(LibraryDiffArgs {
+                kind: $crate::ModuleKind,
+                name: String,
+                a: u32,
+                b: u32,
+            }) -> Vec<$crate::DiffChunk>;
+            /// Makes an old version the latest again, as a new version; the version now latest.
+            library_restore(LibraryRestoreArgs {
+                kind: $crate::ModuleKind,
+                name: String,
+                version: u32,
+                comment: Option<String>,
+            }) -> u32;
+            /// A deployment with every component and image it uses, as one recipe.
+            deployment_open(DeploymentOpenArgs {
+                name: String,
+                version: Option<u32>,
+            }) -> $crate::Recipe;
+            /// Saves the deployment and every changed component and image as new versions; the
+            /// deployment's version.
+            deployment_save(DeploymentSaveArgs {
+                recipe: $crate::Recipe,
+                comment: Option<String>,
+            }) -> u32;
+            /// The problems of a recipe: the same validator as `slipway validate`.
+            recipe_validate(RecipeValidateArgs {
+                recipe: $crate::Recipe,
+            }) -> Vec<$crate::DiagnosticView>;
+            /// Writes a recipe as a v1 `*.slipway.yaml` file; refuses a recipe with errors.
+            recipe_export(RecipeExportArgs {
+                recipe: $crate::Recipe,
+                path: String,
+            }) -> ();
+            /// Reads a recipe file: when it is invalid, `ok` is false and nothing is stored; else
+            /// its modules are imported into the library (as new versions when changed).
+            recipe_import(RecipeImportArgs {
+                path: String,
+            }) -> $crate::ImportResult;
+            /// The recipe file named on the command line, to open at start.
+            app_initial_file(AppInitialFileArgs {}) -> Option<String>;
+        }
+    };
+}
+
+/// Makes, from the declarations: the argument structs, [`COMMANDS`], [`dispatch`] and the
+/// TypeScript of the arguments and of the `Commands` map.
+macro_rules! declare_commands {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $ret:ty;
+    )*) => {
+        /// The argument structs of the commands, one per command, with the keys the UI sends.
+        pub mod args {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[doc = concat!("The arguments of `", stringify!($name), "`.")]
+                #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+                #[serde(deny_unknown_fields)]
+                #[ts(optional_fields)]
+                pub struct $args { $($(#[$fmeta])* pub $field: $ty,)* }
+            )*
+        }
+
+        /// The name of every command, in declaration order.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Runs the command `name` with the JSON arguments the UI sends, answering with the
+        /// JSON it gets back; `None` when there is no such command. This is the test host: the
+        /// same handlers and wire format as the desktop, without a desktop.
+        pub fn dispatch(
+            ctx: &Context,
+            name: &str,
+            args: serde_json::Value,
+        ) -> Option<Result<serde_json::Value, CommandError>> {
+            fn run<A: serde::de::DeserializeOwned, R: serde::Serialize>(
+                name: &str,
+                args: serde_json::Value,
+                handler: impl FnOnce(A) -> Result<R, CommandError>,
+            ) -> Result<serde_json::Value, CommandError> {
+                let args = if args.is_null() { serde_json::json!({}) } else { args };
+                let args: A = serde_json::from_value(args).map_err(|e| {
+                    CommandError::new(ErrorCode::ArgsInvalid, format!("bad arguments to `{name}`: {e}"))
+                })?;
+                let result = handler(args)?;
+                Ok(serde_json::to_value(result).expect("command results serialise"))
+            }
+            match name {
+                $(stringify!($name) => Some(run(name, args, |a: args::$args| $name(ctx, a))),)*
+                _ => None,
+            }
+        }
+
+        /// TypeScript: each argument struct, then `Commands`, mapping each command name to its
+        /// arguments and result.
+        fn commands_typescript(cfg: &ts_rs::Config, decls: &mut Vec<(String, String)>, used: &mut std::collections::BTreeSet<String>) {
+            use ts_rs::TS;
+            $(
+                decls.push((<args::$args>::ident(cfg), <args::$args>::decl(cfg)));
+                used.extend(<args::$args>::dependencies(cfg).into_iter().map(|d| d.ts_name));
+                used.extend(<$ret>::dependencies(cfg).into_iter().map(|d| d.ts_name));
+            )*
+            let mut map = String::from("/**\n * Every command: the arguments the UI sends and the result it gets.\n */\ntype Commands = {\n");
+            $(
+                let docs: &[&str] = &[$($doc),*];
+                if !docs.is_empty() {
+                    map.push_str("  /**\n");
+                    for line in docs {
+                        map.push_str(&format!("   *{line}\n"));
+                    }
+                    map.push_str("   */\n");
+                }
+                map.push_str(&format!(
+                    "  {}: {{ args: {}, result: {} }},\n",
+                    stringify!($name),
+                    <args::$args>::ident(cfg),
+                    <$ret>::name(cfg),
+                ));
+            )*
+            map.push_str("};");
+            decls.push(("Commands".to_string(), map));
+        }
+    };
+}
+
+for_each_command!(declare_commands);
+
+/// TypeScript declarations of the command types (`ui/src/bindings/api.ts`): the results, the
+/// error, the argument structs and the `Commands` map, importing what they use from the recipe
+/// and store bindings. A test fails when the committed file is stale.
+pub fn typescript_bindings() -> String {
+    use std::collections::BTreeSet;
+    use ts_rs::TS;
+
+    let cfg = ts_rs::Config::default().with_large_int("number");
+    let mut decls: Vec<(String, String)> = Vec::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    macro_rules! add {
+        ($($t:ty),* $(,)?) => {$(
+            decls.push((<$t>::ident(&cfg), <$t>::decl(&cfg)));
+            used.extend(<$t>::dependencies(&cfg).into_iter().map(|d| d.ts_name));
+        )*};
+    }
+    add!(
+        CommandError,
+        ModuleSummary,
+        ModuleBody,
+        ModuleVersion,
+        VersionInfo,
+        DiffChunk,
+        ImportResult,
+    );
+    commands_typescript(&cfg, &mut decls, &mut used);
+
+    let local: BTreeSet<&str> = decls.iter().map(|(name, _)| name.as_str()).collect();
+    // Dependencies are transitive; import only the names the declarations spell out.
+    let words: BTreeSet<&str> = decls
+        .iter()
+        .flat_map(|(_, d)| d.split(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
+        .collect();
+    used.retain(|name| words.contains(name.as_str()));
+    let store_names = exported_names(&slipway_store::typescript_bindings());
+    let recipe_names = exported_names(&slipway_recipe::typescript_bindings());
+    let (mut from_store, mut from_recipe) = (Vec::new(), Vec::new());
+    for name in used.iter().filter(|n| !local.contains(n.as_str())) {
+        if store_names.contains(name) {
+            from_store.push(name.as_str());
+        } else if recipe_names.contains(name) {
+            from_recipe.push(name.as_str());
+        } else {
+            panic!("`{name}` is used by a command type but declared in no bindings file");
+        }
+    }
+    let mut out = String::from(
+        "// Generated from the command declarations of crates/slipway-api by its `generated` test. Do not\n// edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.\n\n",
+    );
+    for (names, file) in [(&from_recipe, "./recipe"), (&from_store, "./store")] {
+        if !names.is_empty() {
+            out.push_str(&format!(
+                "import type {{ {} }} from \"{file}\";\n",
+                names.join(", ")
+            ));
+        }
+    }
+    out.push('\n');
+    for (_, d) in decls {
+        // A leading doc comment goes before `export`.
+        let (doc, decl) = match d.strip_prefix("/**") {
+            Some(rest) => match rest.split_once("*/\n") {
+                Some((doc, decl)) => (format!("/**{doc}*/\n"), decl.to_string()),
+                None => (String::new(), d),
+            },
+            None => (String::new(), d),
+        };
+        out.push_str(&doc);
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+/// The names a generated bindings file exports.
+fn exported_names(ts: &str) -> std::collections::BTreeSet<String> {
+    ts.lines()
+        .filter_map(|l| l.strip_prefix("export type "))
+        .filter_map(|rest| rest.split([' ', '<', '=']).next())
+        .map(str::to_string)
+        .collect()
+}
