@@ -151,6 +151,9 @@ pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) ->
         pending_logs: Vec::new(),
         pending_log_events: Vec::new(),
         inputs_recorded: vec![false; n_inst],
+        provisions_left: n_inst,
+        non_reporting_left: 0,
+        any_reporting: false,
     };
     run.go().await
 }
@@ -168,6 +171,10 @@ struct Run<'a> {
     inst_state: Vec<InstanceState>,
     reports_fetched: Vec<bool>,
     inputs_recorded: Vec<bool>,
+    /// Counters that decide the run's phase without rescanning every step.
+    provisions_left: usize,
+    non_reporting_left: usize,
+    any_reporting: bool,
     run_state: RunState,
     in_flight: usize,
     failure: Option<Failure>,
@@ -298,6 +305,13 @@ impl Run<'_> {
     }
 
     async fn go(mut self) -> Outcome {
+        self.non_reporting_left = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.kind != StepKind::Reporting)
+            .count();
+        self.any_reporting = self.non_reporting_left < self.plan.steps.len();
         self.start();
         if self.failure.is_none() {
             self.start_provisioning();
@@ -536,6 +550,9 @@ impl Run<'_> {
             self.flush_logs();
         }
         self.flush_logs();
+        if self.user_cancel.is_cancelled() && self.failure.is_none() {
+            self.fail(FailureKind::Cancelled, "the run was cancelled".into());
+        }
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -619,6 +636,9 @@ impl Run<'_> {
                 self.step_succeeded(sid);
             }
             Err(e) => {
+                if e.kind == ErrorKind::Cancelled {
+                    self.fail(FailureKind::Cancelled, "the run was cancelled".into());
+                }
                 let kind = if e.kind == ErrorKind::Cancelled {
                     StepState::Cancelled
                 } else {
@@ -639,13 +659,10 @@ impl Run<'_> {
                 }
             }
         }
+        self.provisions_left -= 1;
         if self.run_state == RunState::Provisioning
             && self.failure.is_none()
-            && self
-                .plan
-                .instances
-                .iter()
-                .all(|inst| self.step_state[inst.steps[0]] == StepState::Succeeded)
+            && self.provisions_left == 0
         {
             self.set_run_state(RunState::Executing);
         }
@@ -671,6 +688,9 @@ impl Run<'_> {
     /// Counts down the dependents of a finished step and starts those that became ready.
     fn step_succeeded(&mut self, sid: StepId) {
         let inst = self.plan.steps[sid].instance;
+        if self.plan.steps[sid].kind != StepKind::Reporting {
+            self.non_reporting_left -= 1;
+        }
         if self.plan.instances[inst].steps.last() == Some(&sid) {
             self.set_instance_state(inst, InstanceState::Ready, None);
             self.start_report_fetch(inst);
@@ -690,15 +710,7 @@ impl Run<'_> {
         if self.failure.is_some() || self.run_state != RunState::Executing {
             return;
         }
-        let only_reporting_left = self.plan.steps.iter().enumerate().all(|(i, s)| {
-            s.kind == StepKind::Reporting || self.step_state[i] == StepState::Succeeded
-        });
-        let any_reporting = self
-            .plan
-            .steps
-            .iter()
-            .any(|s| s.kind == StepKind::Reporting);
-        if only_reporting_left && any_reporting {
+        if self.non_reporting_left == 0 && self.any_reporting {
             self.set_run_state(RunState::Reporting);
         }
     }
@@ -879,6 +891,9 @@ impl Run<'_> {
             }
             Err(e) if e.kind == ErrorKind::Cancelled => {
                 self.finish_step(sid, StepState::Cancelled, None);
+                // Only a stop of the run cancels steps; make sure the run knows, whichever
+                // message the coordinator saw first.
+                self.fail(FailureKind::Cancelled, "the run was cancelled".into());
             }
             Err(e) => {
                 self.finish_step(sid, StepState::Failed, None);
@@ -983,6 +998,10 @@ impl Run<'_> {
                     self.step_state[sid] = StepState::Skipped;
                 }
             }
+        }
+        // A run succeeds only when every step did.
+        if self.failure.is_none() && self.step_state.iter().any(|s| *s != StepState::Succeeded) {
+            self.fail(FailureKind::Infrastructure, "some steps never ran".into());
         }
         let failure = self.failure.clone();
         let succeeded = failure.is_none();
