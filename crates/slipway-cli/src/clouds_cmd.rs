@@ -144,7 +144,7 @@ pub fn test(name: &str, json: bool) -> i32 {
     }
     let drivers = match drivers_for(&home, [name]) {
         Ok(d) => d,
-        Err(e) => return infra(json, &e),
+        Err(e) => return e.report(json),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -23,22 +23,40 @@ pub struct RunArgs<'a> {
     pub internal_run_id: Option<&'a str>,
 }
 
+/// Why the drivers of a run could not be had.
+pub enum DriversError {
+    /// The user named a cloud that is not configured: bad input.
+    NotConfigured(String),
+    /// A configured cloud of a kind this build cannot run, or an unreadable store.
+    Unavailable(String),
+}
+
+impl DriversError {
+    /// Prints the message and gives the exit code.
+    pub fn report(&self, json: bool) -> i32 {
+        match self {
+            DriversError::NotConfigured(m) => bad_input(json, m),
+            DriversError::Unavailable(m) => infra(json, m),
+        }
+    }
+}
+
 /// The drivers for the clouds a run uses: the built-in `local` cloud, and configured clouds of a
 /// kind this build can run.
 pub fn drivers_for<'a>(
     home: &Path,
     clouds: impl IntoIterator<Item = &'a str>,
-) -> Result<Drivers, String> {
-    let known = crate::clouds_cmd::known_clouds(home)?;
+) -> Result<Drivers, DriversError> {
+    let known = crate::clouds_cmd::known_clouds(home).map_err(DriversError::Unavailable)?;
     let mut drivers = Drivers::new();
     for cloud in clouds {
         if drivers.contains_key(cloud) {
             continue;
         }
         let Some((_, kind)) = known.iter().find(|(n, _)| n == cloud) else {
-            return Err(format!(
-                "cloud `{cloud}` is not configured (see `slipway clouds list`)"
-            ));
+            return Err(DriversError::NotConfigured(format!(
+                "cloud `{cloud}` is not configured (see `slipway clouds list`, `slipway clouds add`)"
+            )));
         };
         match kind.as_str() {
             "local" => {
@@ -48,10 +66,10 @@ pub fn drivers_for<'a>(
                 drivers.insert(cloud.to_string(), Arc::new(slipway_driver::LocalDriver::new(leases)));
             }
             other => {
-                return Err(format!(
+                return Err(DriversError::Unavailable(format!(
                     "cloud `{cloud}` is of kind `{other}`, which this build cannot run yet (runnable: {})",
                     crate::clouds_cmd::RUNNABLE_KINDS.join(", ")
-                ))
+                )))
             }
         }
     }
@@ -111,7 +129,7 @@ pub fn run(args: RunArgs) -> i32 {
         .collect();
     let drivers = match drivers_for(&home, plan_clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return infra(args.json, &e),
+        Err(e) => return e.report(args.json),
     };
     let keep = keep.unwrap_or(recipe.deployment.keep_running);
     let clock = SystemClock;

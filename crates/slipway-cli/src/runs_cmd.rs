@@ -317,7 +317,7 @@ pub fn terminate(run: &str, json: bool) -> i32 {
     let clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
     let drivers = match drivers_for(&home, clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return infra(json, &e),
+        Err(e) => return e.report(json),
     };
     let hooks: Arc<dyn slipway_engine::Hooks> = if json {
         Arc::new(JsonHooks)
