@@ -9,11 +9,16 @@ fn repo(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Runs `slipway` with its own fresh data directory.
 fn slipway(args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
+    slipway_in(home.path(), args)
+}
+
+fn slipway_in(home: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(args)
-        .env("SLIPWAY_HOME", home.path())
+        .env("SLIPWAY_HOME", home)
         .output()
         .unwrap()
 }
@@ -147,13 +152,7 @@ fn plan_on_a_cloud_without_image_mapping_is_refused() {
 #[test]
 fn import_then_export_round_trips_and_invalid_import_changes_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_slipway"))
-            .args(args)
-            .env("SLIPWAY_HOME", home.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| slipway_in(home.path(), args);
     let file = repo("assets/examples/web-with-db.slipway.yaml");
     let out = run(&["import", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -189,13 +188,7 @@ fn import_then_export_round_trips_and_invalid_import_changes_nothing() {
 #[test]
 fn clouds_are_listed_added_tested_and_removed() {
     let home = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_slipway"))
-            .args(args)
-            .env("SLIPWAY_HOME", home.path())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| slipway_in(home.path(), args);
     assert_eq!(run(&["clouds", "test", "local"]).status.code(), Some(0));
     assert_eq!(
         run(&["clouds", "add", "bench", "local"]).status.code(),
