@@ -1,1 +1,105 @@
-fn main() {}
+//! The Slipway desktop app: a Tauri 2 window showing the designer (`ui/`), over the same SQLite
+//! state as the CLI. `slipway-desktop [FILE]` opens FILE, a recipe, at start.
+//!
+//! Architecture invariant: this shell holds no logic. Each `#[tauri::command]` is generated from
+//! the one declaration list in `slipway-api` and only locks the store and calls the handler of
+//! the same name there; what a command does is tested in `slipway-api` without a desktop.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::path::PathBuf;
+
+use slipway_api::Context;
+use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+
+/// One `#[tauri::command]` per declared command, forwarding to `slipway_api::<name>`, and
+/// `invoke_handler()` listing them all.
+macro_rules! tauri_commands {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $ret:ty;
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tauri::command(async)]
+            fn $name(
+                ctx: tauri::State<'_, Context>,
+                $($field: $ty),*
+            ) -> Result<$ret, slipway_api::CommandError> {
+                slipway_api::$name(&ctx, slipway_api::args::$args { $($field),* })
+            }
+        )*
+
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
+        }
+    };
+}
+
+slipway_api::for_each_command!(tauri_commands);
+
+const USAGE: &str = "usage: slipway-desktop [FILE]\n\nOpens the Slipway designer; FILE, a recipe (*.slipway.yaml), is imported and opened at start.\nThe data directory is $SLIPWAY_HOME, or the platform's data directory.";
+
+fn main() {
+    let initial_file = match initial_file(std::env::args_os().skip(1)) {
+        Ok(file) => file,
+        Err((message, code)) => {
+            eprintln!("{message}");
+            std::process::exit(code);
+        }
+    };
+    let home = slipway_api::data_dir();
+    let opened = Context::open_seeded(&home).map(|ctx| ctx.with_initial_file(initial_file));
+
+    let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
+    let builder = match opened {
+        Ok(ctx) => builder.manage(ctx).invoke_handler(invoke_handler()),
+        Err(e) => {
+            // Say why in a window, not only on a terminal the user may not have.
+            let message = format!(
+                "Slipway cannot open its data in {}:\n\n{}",
+                home.display(),
+                e.message
+            );
+            eprintln!("{message} ({})", e.code);
+            builder.setup(move |app| {
+                let handle = app.handle().clone();
+                app.dialog()
+                    .message(message)
+                    .title("Slipway cannot start")
+                    .kind(MessageDialogKind::Error)
+                    .show(move |_| handle.exit(3));
+                Ok(())
+            })
+        }
+    };
+    builder
+        .run(tauri::generate_context!())
+        .expect("the Tauri application could not start");
+}
+
+/// The recipe file named on the command line, made absolute (the UI reads it later, and the
+/// working directory is the shell's); or what to print instead of starting, and the exit code.
+fn initial_file(
+    mut args: impl Iterator<Item = std::ffi::OsString>,
+) -> Result<Option<PathBuf>, (String, i32)> {
+    let Some(first) = args.next() else {
+        return Ok(None);
+    };
+    match first.to_str() {
+        Some("-h" | "--help") => return Err((USAGE.to_string(), 0)),
+        Some("-V" | "--version") => {
+            return Err((format!("slipway-desktop {}", env!("CARGO_PKG_VERSION")), 0))
+        }
+        Some(flag) if flag.starts_with('-') => {
+            return Err((format!("error: unknown option `{flag}`\n\n{USAGE}"), 2))
+        }
+        _ => {}
+    }
+    if let Some(extra) = args.next() {
+        let extra = extra.to_string_lossy();
+        return Err((format!("error: one file at most (also got `{extra}`)\n\n{USAGE}"), 2));
+    }
+    let path = PathBuf::from(first);
+    Ok(Some(std::path::absolute(&path).unwrap_or(path)))
+}

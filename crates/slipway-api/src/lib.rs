@@ -24,7 +24,7 @@ pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
 // Types that appear in the declarations, re-exported so hosts need only this crate.
 pub use slipway_recipe::{DiagnosticView, Recipe};
-pub use slipway_store::ModuleKind;
+pub use slipway_store::{data_dir, ModuleKind};
 
 /// A JSON value: how a module body arrives before its kind says how to read it.
 pub type JsonValue = serde_json::Value;
