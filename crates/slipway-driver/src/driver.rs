@@ -107,6 +107,13 @@ pub trait Driver: Send + Sync {
     /// How many provisioning/terminating calls may run at once on this cloud.
     fn concurrency(&self) -> usize;
 
+    /// How many instances one provisioning call should create. A batch returns when its slowest
+    /// instance is up, so only clouds whose API creates many machines in one call (and reports
+    /// them together anyway) should batch.
+    fn max_batch(&self) -> usize {
+        1
+    }
+
     /// Checks settings and credentials without creating anything.
     async fn check(&self) -> Result<(), DriverError>;
 

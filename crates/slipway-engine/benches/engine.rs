@@ -229,7 +229,11 @@ fn key(instance: &str, step: &str) -> String {
 type Starts = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// A sleeping fake serving `durations`, recording when each step reached the driver.
-fn fake_with(durations: &Arc<DurationTable>, concurrency: usize) -> (Arc<FakeDriver>, Starts) {
+fn fake_with(
+    durations: &Arc<DurationTable>,
+    concurrency: usize,
+    max_batch: usize,
+) -> (Arc<FakeDriver>, Starts) {
     let (d, starts) = (durations.clone(), Starts::default());
     let record = starts.clone();
     let mut fake = FakeDriver::new(move |inst, step| {
@@ -239,6 +243,8 @@ fn fake_with(durations: &Arc<DurationTable>, concurrency: usize) -> (Arc<FakeDri
         Duration::from_millis(ms.unwrap_or_else(|| panic!("no duration for {inst} {step}")))
     });
     Arc::get_mut(&mut fake).expect("fresh driver").concurrency = concurrency;
+    fake.max_batch
+        .store(max_batch, std::sync::atomic::Ordering::Relaxed);
     (fake, starts)
 }
 
@@ -590,7 +596,7 @@ fn main() {
     let wait0 = cpu_wait();
     let runs: Vec<(Instant, Duration, Starts)> = (0..REPEATS)
         .map(|_| {
-            let (fake, starts) = fake_with(&durations, n);
+            let (fake, starts) = fake_with(&durations, n, 1);
             let (t0, wall) = run_engine(&rt, &recipe, &text, fake);
             (t0, wall, starts)
         })
@@ -608,8 +614,8 @@ fn main() {
         )
     };
 
-    // The same, with the fake's default provisioning concurrency (64): instances are then
-    // provisioned in batches of ceil(200/64) = 4, and a batch returns when its slowest is up.
+    // The same for a cloud that batches: 64 calls at once, each creating ceil(200/64) = 4
+    // instances (`Driver::max_batch`); a batch returns when its slowest instance is up.
     let batch_size = n.div_ceil(64.min(n));
     let batch_of: HashMap<&str, usize> = plan
         .instances
@@ -631,7 +637,7 @@ fn main() {
     })
     .expect("plan")
     .lower_bound;
-    let (_, batched) = run_engine(&rt, &recipe, &text, fake_with(&durations, 64).0);
+    let (_, batched) = run_engine(&rt, &recipe, &text, fake_with(&durations, 64, batch_size).0);
     let wait1 = cpu_wait();
 
     t.section(format!(
@@ -709,7 +715,7 @@ fn main() {
 
     // 2. SlipStream-style barriers.
     let (barrier, naive) = barrier_analytic(&recipe, &durations);
-    let executed = rt.block_on(barrier_executed(&recipe, fake_with(&durations, n).0));
+    let executed = rt.block_on(barrier_executed(&recipe, fake_with(&durations, n, 1).0));
     t.section("2. same workload, SlipStream-style global phase barriers (model: Σ over the 6 phases of the slowest instance; deployment phase = longest wired deployment chain)");
     t.row(
         "barrier makespan, analytic",

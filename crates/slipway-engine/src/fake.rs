@@ -23,6 +23,8 @@ pub struct FakeDriver {
     /// (instance name, step) → how long the step takes.
     pub durations: Box<Durations>,
     pub concurrency: usize,
+    /// Instances per provisioning call (`Driver::max_batch`); 1 unless a test batches.
+    pub max_batch: std::sync::atomic::AtomicUsize,
     /// Instances that exist right now, by resource id.
     pub live: Mutex<HashSet<String>>,
     /// Every step started, in order: (instance, step, env).
@@ -40,6 +42,7 @@ impl FakeDriver {
         Arc::new(FakeDriver {
             durations: Box::new(durations),
             concurrency: 64,
+            max_batch: std::sync::atomic::AtomicUsize::new(1),
             live: Mutex::new(HashSet::new()),
             started: Mutex::new(Vec::new()),
             batches: Mutex::new(Vec::new()),
@@ -59,6 +62,9 @@ impl Driver for FakeDriver {
     }
     fn concurrency(&self) -> usize {
         self.concurrency
+    }
+    fn max_batch(&self) -> usize {
+        self.max_batch.load(std::sync::atomic::Ordering::Relaxed)
     }
     async fn check(&self) -> Result<(), DriverError> {
         Ok(())

@@ -442,14 +442,10 @@ impl Run<'_> {
                 );
                 return;
             };
-            for &i in &ids {
-                self.set_instance_state(i, InstanceState::Provisioning, None);
-                let sid = self.plan.instances[i].steps[0];
-                self.mark_step_running(sid);
-            }
-            let batches = driver.concurrency().clamp(1, ids.len());
-            let size = ids.len().div_ceil(batches);
-            for chunk in ids.chunks(size) {
+            self.mark_provisioning(&ids);
+            // `concurrency()` calls at once, each creating up to `max_batch()` instances.
+            let permits = Arc::new(tokio::sync::Semaphore::new(driver.concurrency().max(1)));
+            for chunk in ids.chunks(driver.max_batch().max(1)) {
                 let specs: Vec<(usize, InstanceSpec)> = chunk
                     .iter()
                     .map(|&i| (i, self.instance_spec(i, &cloud, &*driver)))
@@ -458,12 +454,63 @@ impl Run<'_> {
                 let tx = self.tx.clone();
                 let driver = driver.clone();
                 let cancel = self.step_cancel.clone();
+                let permits = permits.clone();
                 self.in_flight += 1;
                 tokio::spawn(async move {
+                    let _permit = permits.acquire_owned().await;
                     let results = provision_with_retries(&*driver, req_base, specs, cancel).await;
                     let _ = tx.send(Msg::Provisioned(results));
                 });
             }
+        }
+    }
+
+    /// Every instance of a cloud enters `provisioning`, in one transaction.
+    fn mark_provisioning(&mut self, ids: &[usize]) {
+        let (id, at) = (self.run_id().to_string(), self.now());
+        let names: Vec<String> = ids
+            .iter()
+            .map(|&i| self.plan.instances[i].name.clone())
+            .collect();
+        let ok = self.record(|s| {
+            let states: Vec<(&str, InstanceState)> = names
+                .iter()
+                .map(|n| (n.as_str(), InstanceState::Provisioning))
+                .collect();
+            let steps: Vec<(&str, slipway_store::StepKind, StepState)> = names
+                .iter()
+                .map(|n| {
+                    (
+                        n.as_str(),
+                        slipway_store::StepKind::Provision,
+                        StepState::Running,
+                    )
+                })
+                .collect();
+            s.set_instance_states(&id, &states, at)?;
+            s.set_step_states(&id, &steps, at)
+        });
+        if !ok {
+            return;
+        }
+        for (&i, name) in ids.iter().zip(names) {
+            let sid = self.plan.instances[i].steps[0];
+            self.inst_state[i] = InstanceState::Provisioning;
+            self.step_state[sid] = StepState::Running;
+            self.step_started[sid] = at;
+            self.announce(Event::InstanceState {
+                run_id: id.clone(),
+                instance: name.clone(),
+                state: InstanceState::Provisioning,
+                detail: None,
+                at,
+            });
+            self.announce(Event::StepStarted {
+                run_id: id.clone(),
+                instance: name,
+                step: StepKind::Provision.as_str().to_string(),
+                at,
+            });
         }
     }
 

@@ -41,9 +41,12 @@ pub(crate) async fn teardown(
         };
         let live: Vec<&TeardownTarget> =
             targets.iter().filter(|t| t.provisioned.is_some()).collect();
-        for t in &live {
-            set_state(ctx, run_id, &t.name, InstanceState::Terminating);
-        }
+        set_states(
+            ctx,
+            run_id,
+            live.iter().map(|t| t.name.as_str()),
+            InstanceState::Terminating,
+        );
         let handles: Vec<Provisioned> = live.iter().filter_map(|t| t.provisioned.clone()).collect();
         let batches = driver.concurrency().clamp(1, handles.len().max(1));
         let size = handles.len().div_ceil(batches).max(1);
@@ -61,15 +64,16 @@ pub(crate) async fn teardown(
                 errors.push(format!("{cloud}: {}", e.message));
             }
         }
-        if !failed {
-            for t in &live {
-                set_state(ctx, run_id, &t.name, InstanceState::Terminated);
-            }
-        }
         // Instances never provisioned have nothing to stop.
-        for t in targets.iter().filter(|t| t.provisioned.is_none()) {
-            set_state(ctx, run_id, &t.name, InstanceState::Terminated);
-        }
+        let done = targets
+            .iter()
+            .filter(|t| !failed || t.provisioned.is_none());
+        set_states(
+            ctx,
+            run_id,
+            done.map(|t| t.name.as_str()),
+            InstanceState::Terminated,
+        );
         // The sweep: anything still tagged with the run (for example a resource whose creation
         // was never recorded because the process died right then).
         match driver.list_tagged(run_id, run_dir).await {
@@ -136,22 +140,35 @@ where
     out
 }
 
-fn set_state(ctx: &Context, run_id: &str, instance: &str, state: InstanceState) {
+/// Instances change state in one transaction; the events follow the commit.
+fn set_states<'a>(
+    ctx: &Context,
+    run_id: &str,
+    instances: impl Iterator<Item = &'a str>,
+    state: InstanceState,
+) {
+    let names: Vec<&str> = instances.collect();
+    if names.is_empty() {
+        return;
+    }
     let at = ctx.clock.now_ms();
+    let changes: Vec<(&str, InstanceState)> = names.iter().map(|n| (*n, state)).collect();
     let ok = ctx
         .store
         .lock()
         .expect("store lock")
-        .set_instance_state(run_id, instance, state, at, None)
+        .set_instance_states(run_id, &changes, at)
         .is_ok();
     if ok {
-        ctx.hooks.on_event(&Event::InstanceState {
-            run_id: run_id.to_string(),
-            instance: instance.to_string(),
-            state,
-            detail: None,
-            at,
-        });
+        for name in names {
+            ctx.hooks.on_event(&Event::InstanceState {
+                run_id: run_id.to_string(),
+                instance: name.to_string(),
+                state,
+                detail: None,
+                at,
+            });
+        }
     }
 }
 

@@ -355,6 +355,8 @@ deployment:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioning_is_batched_per_cloud() {
     let fake = FakeDriver::instant();
+    fake.max_batch
+        .store(10, std::sync::atomic::Ordering::Relaxed);
     let e = env(fake);
     let text = THREE_TIER.replace("multiplicity: 2", "multiplicity: 100");
     let out = launch(
@@ -366,10 +368,8 @@ async fn provisioning_is_batched_per_cloud() {
     assert_eq!(out.exit_code, 0, "{:?}", out.error);
     let batches = e.fake.batches.lock().unwrap().clone();
     assert_eq!(batches.iter().sum::<usize>(), 102);
-    assert!(
-        batches.len() <= 64 && batches.iter().any(|&b| b > 1),
-        "{batches:?}"
-    );
+    assert_eq!(batches.len(), 11, "{batches:?}");
+    assert!(batches.iter().all(|&b| b <= 10), "{batches:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

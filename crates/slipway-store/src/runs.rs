@@ -537,24 +537,36 @@ impl Store {
         at: i64,
         exit_code: Option<i32>,
     ) -> Result<(), StoreError> {
+        self.write(|tx| change_step(tx, run_id, instance, kind, state, at, exit_code))
+    }
+
+    /// Several instances change state in one transaction (each with its transition), as when a
+    /// whole cloud starts provisioning or is torn down.
+    pub fn set_instance_states(
+        &mut self,
+        run_id: &str,
+        changes: &[(&str, InstanceState)],
+        at: i64,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
-            instance_state(tx, run_id, instance)?;
-            let (started, ended, code) = match state {
-                StepState::Pending => (None, None, None),
-                StepState::Running => (Some(at), None, None),
-                _ => (None, Some(at), exit_code),
-            };
-            let keep_start = state.is_final();
-            tx.execute(
-                "INSERT INTO steps (run_id, instance, kind, state, started_at, ended_at, exit_code)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (run_id, instance, kind) DO UPDATE SET
-                     state = excluded.state,
-                     started_at = CASE WHEN ?8 THEN started_at ELSE excluded.started_at END,
-                     ended_at = excluded.ended_at,
-                     exit_code = excluded.exit_code",
-                params![run_id, instance, kind, state, started, ended, code, keep_start],
-            )?;
+            for (instance, state) in changes {
+                change_instance(tx, run_id, instance, *state, at, None, None)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Several steps change state in one transaction.
+    pub fn set_step_states(
+        &mut self,
+        run_id: &str,
+        changes: &[(&str, StepKind, StepState)],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            for (instance, kind, state) in changes {
+                change_step(tx, run_id, instance, *kind, *state, at, None)?;
+            }
             Ok(())
         })
     }
@@ -842,6 +854,38 @@ impl Store {
             }
         })
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn change_step(
+    tx: &Connection,
+    run_id: &str,
+    instance: &str,
+    kind: StepKind,
+    state: StepState,
+    at: i64,
+    exit_code: Option<i32>,
+) -> Res<()> {
+    instance_state(tx, run_id, instance)?;
+    let (started, ended, code) = match state {
+        StepState::Pending => (None, None, None),
+        StepState::Running => (Some(at), None, None),
+        _ => (None, Some(at), exit_code),
+    };
+    let keep_start = state.is_final();
+    tx.prepare_cached(
+        "INSERT INTO steps (run_id, instance, kind, state, started_at, ended_at, exit_code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (run_id, instance, kind) DO UPDATE SET
+             state = excluded.state,
+             started_at = CASE WHEN ?8 THEN started_at ELSE excluded.started_at END,
+             ended_at = excluded.ended_at,
+             exit_code = excluded.exit_code",
+    )?
+    .execute(params![
+        run_id, instance, kind, state, started, ended, code, keep_start
+    ])?;
+    Ok(())
 }
 
 fn change_instance(

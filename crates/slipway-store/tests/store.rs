@@ -1005,3 +1005,79 @@ fn clouds_are_added_updated_listed_and_removed() {
     assert!(store.cloud("dock").unwrap().is_none());
     assert_eq!(store.cloud("aws-eu").unwrap().unwrap().kind, "ec2");
 }
+
+#[test]
+fn batched_state_changes_record_every_transition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .create_run(&slipway_store::NewRun {
+            id: "rb".into(),
+            name: "batch".into(),
+            keep_running: slipway_recipe::KeepRunning::Never,
+            recipe_text: String::new(),
+            default_cloud: "local".into(),
+            created_at: 1,
+            owner_pid: 1,
+            owner_start_time: 1,
+        })
+        .unwrap();
+    let instances: Vec<slipway_store::NewInstance> = (1..=3)
+        .map(|i| slipway_store::NewInstance {
+            name: format!("w.{i}"),
+            node: "w".into(),
+            index: i,
+            cloud: "local".into(),
+        })
+        .collect();
+    store.add_instances("rb", &instances, 2).unwrap();
+    store
+        .add_steps(
+            "rb",
+            &[
+                ("w.1", StepKind::Provision),
+                ("w.2", StepKind::Provision),
+                ("w.3", StepKind::Provision),
+            ],
+        )
+        .unwrap();
+    store
+        .set_instance_states(
+            "rb",
+            &[
+                ("w.1", InstanceState::Provisioning),
+                ("w.2", InstanceState::Provisioning),
+                ("w.3", InstanceState::Provisioning),
+            ],
+            3,
+        )
+        .unwrap();
+    store
+        .set_step_states(
+            "rb",
+            &[
+                ("w.1", StepKind::Provision, StepState::Running),
+                ("w.3", StepKind::Provision, StepState::Running),
+            ],
+            3,
+        )
+        .unwrap();
+    let d = store.run("rb").unwrap().unwrap();
+    assert!(d
+        .instances
+        .iter()
+        .all(|i| i.state == InstanceState::Provisioning));
+    let running: Vec<&str> = d
+        .steps
+        .iter()
+        .filter(|s| s.state == StepState::Running)
+        .map(|s| s.instance.as_str())
+        .collect();
+    assert_eq!(running, ["w.1", "w.3"]);
+    let to_prov = d
+        .transitions
+        .iter()
+        .filter(|t| t.to == "provisioning")
+        .count();
+    assert_eq!(to_prov, 3);
+}
