@@ -178,7 +178,7 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct PlacementArgs {
     /// The cloud for every node that does not name one (default: local)
     #[arg(long, value_name = "C")]

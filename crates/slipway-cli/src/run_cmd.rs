@@ -81,7 +81,21 @@ pub fn open_store(home: &Path) -> Result<Store, String> {
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let mut opts = match options(args.placement) {
+    // The background process of `--detach` reads its `--set` values from a pipe.
+    let piped;
+    let placement = if args.internal_run_id.is_some() {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
+        let sets: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
+        piped = PlacementArgs {
+            set: sets,
+            ..args.placement.clone()
+        };
+        &piped
+    } else {
+        args.placement
+    };
+    let mut opts = match options(placement) {
         Ok(o) => o,
         Err(msg) => return bad_input(args.json, &msg),
     };
@@ -256,11 +270,10 @@ fn detach(
     for nc in &args.placement.node_cloud {
         cmd.args(["--node-cloud", nc]);
     }
-    for s in &args.placement.set {
-        cmd.args(["--set", s]);
-    }
+    // `--set` values may be secrets: they go through a pipe, never on the command line, which
+    // every user of the machine can read.
     cmd.args(["--keep", keep.as_str(), "--internal-run-id", run_id]);
-    cmd.stdin(std::process::Stdio::null())
+    cmd.stdin(std::process::Stdio::piped())
         .stdout(
             log.try_clone()
                 .map(std::process::Stdio::from)
@@ -269,7 +282,17 @@ fn detach(
         .stderr(std::process::Stdio::from(log));
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     match cmd.spawn() {
-        Ok(child) => {
+        Ok(mut child) => {
+            if let Some(mut stdin) = child.stdin.take() {
+                use std::io::Write;
+                let sets = serde_json::to_vec(&args.placement.set).unwrap_or_default();
+                if let Err(e) = stdin.write_all(&sets) {
+                    return infra(
+                        args.json,
+                        &format!("could not hand the run its values: {e}"),
+                    );
+                }
+            }
             // The background process owns the run from now on (it claims it again itself).
             if let Some((pid, start)) = slipway_store::process_identity(child.id()) {
                 let _ = store.claim_run(run_id, pid, start);

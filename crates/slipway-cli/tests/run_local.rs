@@ -235,11 +235,7 @@ fn keep_always_stays_until_terminate() {
     assert_eq!(last_run(home.path())["state"], "done");
 }
 
-#[test]
-fn a_secret_canary_never_leaves_the_process() {
-    let canary = "CANARY-7f3a9c-SECRET";
-    let home = tempfile::tempdir().unwrap();
-    let recipe = r#"
+const SECRETS: &str = r#"
 slipway: 1
 name: secrets
 images:
@@ -263,6 +259,12 @@ deployment:
   nodes:
     app: { component: app }
 "#;
+
+#[test]
+fn a_secret_canary_never_leaves_the_process() {
+    let canary = "CANARY-7f3a9c-SECRET";
+    let home = tempfile::tempdir().unwrap();
+    let recipe = SECRETS;
     let file = write(home.path(), "secrets.slipway.yaml", recipe);
     let set = format!("app.api_key={canary}");
     let out = slipway(home.path(), &["run", file.to_str().unwrap(), "--set", &set]);
@@ -423,4 +425,33 @@ fn unknown_run_and_bad_keep_are_bad_input() {
         .code(),
         Some(2)
     );
+}
+
+#[test]
+fn detach_hands_set_values_to_the_background_run() {
+    let home = tempfile::tempdir().unwrap();
+    let file = write(home.path(), "secrets.slipway.yaml", SECRETS);
+    let out = slipway(
+        home.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--detach",
+            "--set",
+            "app.api_key=CANARY-7f3a9c-SECRET",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    wait_until("the detached run to end", || {
+        let state = last_run(home.path())["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        state == "done" || state == "aborted"
+    });
+    // The recipe checks the value arrived (its length); it fails the run otherwise.
+    let status: serde_json::Value =
+        serde_json::from_slice(&slipway(home.path(), &["status", &id, "--json"]).stdout).unwrap();
+    assert_eq!(status["state"], "done", "{status}");
 }
