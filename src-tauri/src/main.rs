@@ -98,8 +98,46 @@ fn initial_file(
     }
     if let Some(extra) = args.next() {
         let extra = extra.to_string_lossy();
-        return Err((format!("error: one file at most (also got `{extra}`)\n\n{USAGE}"), 2));
+        return Err((
+            format!("error: one file at most (also got `{extra}`)\n\n{USAGE}"),
+            2,
+        ));
     }
     let path = PathBuf::from(first);
     Ok(Some(std::path::absolute(&path).unwrap_or(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<PathBuf>, (String, i32)> {
+        initial_file(args.iter().map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn no_argument_opens_no_file() {
+        assert_eq!(parse(&[]), Ok(None));
+    }
+
+    #[test]
+    fn a_file_is_made_absolute() {
+        let file = parse(&["web.slipway.yaml"]).unwrap().unwrap();
+        assert!(file.is_absolute());
+        assert!(file.ends_with("web.slipway.yaml"));
+        assert_eq!(
+            parse(&["/tmp/x.slipway.yaml"]),
+            Ok(Some(PathBuf::from("/tmp/x.slipway.yaml")))
+        );
+    }
+
+    #[test]
+    fn help_version_and_mistakes() {
+        assert_eq!(parse(&["--help"]).unwrap_err().1, 0);
+        assert_eq!(parse(&["-V"]).unwrap_err().1, 0);
+        let (message, code) = parse(&["--frobnicate"]).unwrap_err();
+        assert_eq!(code, 2);
+        assert!(message.contains("--frobnicate"));
+        assert_eq!(parse(&["a.yaml", "b.yaml"]).unwrap_err().1, 2);
+    }
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop app: builds the UI and `slipway-desktop`, makes sure
+# tauri-driver is installed, and runs src-tauri/tests/e2e.rs under Xvfb (SLIPWAY_E2E=1).
+#
+# Debian packages it needs (scripts/install-deps.sh installs them):
+#   build-essential pkg-config libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev
+#   librsvg2-dev libxdo-dev    (to build the Tauri app)
+#   webkit2gtk-driver          (WebKitWebDriver, which tauri-driver drives)
+#   xvfb xauth                 (xvfb-run: an X display without a screen)
+# plus Node.js >= 20 with npm, and Rust (cargo).
+#
+# Options: UPDATE_EXPECT=1 also refreshes assets/screenshots/desktop.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+for tool in xvfb-run WebKitWebDriver npm cargo; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "error: $tool is missing (run scripts/install-deps.sh)" >&2
+    exit 2
+  }
+done
+
+step "UI: npm ci && npm run build"
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+
+step "cargo build -p slipway-desktop (with ui/dist embedded)"
+cargo build -p slipway-desktop --locked
+
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  step "cargo install tauri-driver --locked"
+  cargo install tauri-driver --locked
+fi
+
+step "end-to-end tests under Xvfb"
+# One app at a time; a large 24-bit screen so the window (1440x900) fits and screenshots have colour.
+SLIPWAY_E2E=1 xvfb-run --auto-servernum --server-args="-screen 0 1600x1000x24" \
+  cargo test -p slipway-desktop --locked --test e2e -- --test-threads=1

@@ -1,0 +1,607 @@
+//! End-to-end tests of the real desktop app: the `slipway-desktop` binary (with the built UI
+//! embedded) driven over WebDriver by `tauri-driver` and Debian's `WebKitWebDriver`, in an X
+//! display (Xvfb in CI). Each test gets a fresh `SLIPWAY_HOME`, its own driver and its own app.
+//!
+//! Gated: the tests run only with `SLIPWAY_E2E=1` (set by `scripts/e2e.sh`, which CI runs);
+//! otherwise each returns at once, so that a plain `cargo test` passes on a machine without
+//! WebKit or a display. Tests run one at a time (one app window at a time on a 2-core machine).
+//!
+//! What WebKitGTK's WebDriver cannot do, and what these tests do instead:
+//! - HTML5 drag and drop from the library: WebDriver pointer actions do not start a native drag
+//!   in WebKitGTK, so the test dispatches `dragstart` on the library item and `dragover`/`drop`
+//!   on the canvas with one shared `DataTransfer` — the UI's own handlers run on real DOM events.
+//! - Native file dialogs: the test replaces the answer of the `plugin:dialog|open` and
+//!   `plugin:dialog|save` IPC calls (only those) inside the page, then clicks the real Import
+//!   and Export buttons, so the UI's whole path (api.ts, IPC, Rust command, file) is exercised.
+//!
+//! Wiring a port, clicks and double-clicks use real WebDriver pointer actions.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+/// One app at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn enabled() -> bool {
+    let on = std::env::var("SLIPWAY_E2E").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("end-to-end tests skipped: set SLIPWAY_E2E=1 (scripts/e2e.sh does)");
+    }
+    on
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn example(file: &str) -> String {
+    std::fs::read_to_string(repo().join("assets/examples").join(file)).unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(path);
+    }
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin/tauri-driver"));
+    match cargo_bin {
+        Some(p) if p.exists() => p,
+        _ => PathBuf::from("tauri-driver"),
+    }
+}
+
+/// A running `tauri-driver` (and, below it, `WebKitWebDriver` and the app), killed as a whole
+/// process group when dropped — also when a test fails halfway.
+struct Driver {
+    child: Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app under test: its data directory, its driver and the WebDriver session.
+struct App {
+    home: tempfile::TempDir,
+    client: Client,
+    _driver: Driver,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Starts the app on a fresh data directory with `args` on its command line, and waits for the
+/// designer to show its library.
+async fn start(args: &[String]) -> App {
+    let serial = SERIAL.lock().await;
+    let home = tempfile::tempdir().unwrap();
+    let (port, native_port) = (free_port(), free_port());
+    let log = std::fs::File::create(home.path().join("tauri-driver.log")).unwrap();
+    let child = {
+        use std::os::unix::process::CommandExt;
+        Command::new(tauri_driver())
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .env("SLIPWAY_HOME", home.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("tauri-driver runs (cargo install tauri-driver --locked)")
+    };
+    let driver = Driver { child };
+    // The first session fails unless both the driver and WebKitWebDriver below it listen.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for p in [port, native_port] {
+        while TcpStream::connect(("127.0.0.1", p)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {p}; see {}",
+                home.path().join("tauri-driver.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("wry"));
+    caps.insert(
+        "tauri:options".into(),
+        json!({ "application": env!("CARGO_BIN_EXE_slipway-desktop"), "args": args }),
+    );
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with the app");
+    let app = App {
+        home,
+        client,
+        _driver: driver,
+        _serial: serial,
+    };
+    app.wait(&tid("library-item-deployment-web-with-db")).await;
+    app
+}
+
+fn tid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+impl App {
+    fn file(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    async fn wait(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let shot = self.failure_screenshot().await;
+                panic!("{css} did not appear: {e} (screenshot: {shot})")
+            }
+        }
+    }
+
+    /// A screenshot of the window as it is now, for a failure message.
+    async fn failure_screenshot(&self) -> String {
+        let dir = repo().join("target/e2e");
+        let path = dir.join(format!("failure-{}.png", std::process::id()));
+        match self.client.screenshot().await {
+            Ok(png)
+                if std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&path, &png).is_ok() =>
+            {
+                path.display().to_string()
+            }
+            _ => "none".to_string(),
+        }
+    }
+
+    async fn exists(&self, css: &str) -> bool {
+        let found = self.js(
+            "return document.querySelector(arguments[0]) !== null",
+            vec![json!(css)],
+        );
+        found.await == json!(true)
+    }
+
+    async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.exists(css).await {
+            assert!(Instant::now() < deadline, "{css} did not go away");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the pointer would hit `element` at its centre: xyflow draws a new node hidden
+    /// until it has measured it, and WebDriver refuses to move to what it cannot hit.
+    async fn wait_hittable(&self, element: &Element, what: &str) {
+        let script = "const el = arguments[0];
+            const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return r.width > 0 && getComputedStyle(el).visibility === 'visible'
+                && hit !== null && (hit === el || el.contains(hit));";
+        let deadline = Instant::now() + WAIT;
+        let arg = serde_json::to_value(element).unwrap();
+        while self.js(script, vec![arg.clone()]).await != json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "{what} cannot be reached by the pointer"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the canvas and the problems panel stop changing (drawing, measuring, the
+    /// debounced validation), so that a gesture lands on what it aims at.
+    async fn settle(&self) {
+        let script = "const parts = ['canvas', 'problems-panel'].map(
+                (id) => document.querySelector(`[data-testid='${id}']`)?.outerHTML ?? '');
+            return parts.join('|');";
+        let deadline = Instant::now() + WAIT;
+        let (mut last, mut same) = (Value::Null, 0);
+        while same < 3 {
+            assert!(Instant::now() < deadline, "the canvas never settled");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let now = self.js(script, vec![]).await;
+            same = if now == last { same + 1 } else { 0 };
+            last = now;
+        }
+    }
+
+    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        match self.client.execute(script, args).await {
+            Ok(v) => v,
+            Err(e) => panic!("script failed: {e}\n{script}"),
+        }
+    }
+
+    /// Calls a Tauri command the way the UI does, from inside the page.
+    async fn invoke(&self, command: &str, args: Value) -> Value {
+        let script = "const [cmd, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(cmd, args).then(
+                (ok) => done({ ok: ok === undefined ? null : ok }),
+                (err) => done({ err }));";
+        let answer = self
+            .client
+            .execute_async(script, vec![json!(command), args])
+            .await
+            .unwrap_or_else(|e| panic!("{command}: {e}"));
+        match answer.get("ok") {
+            Some(v) => v.clone(),
+            None => panic!("{command} failed: {}", answer["err"]),
+        }
+    }
+
+    /// Makes the next native open or save dialog answer `path` without showing itself. The
+    /// IPC transport (`fetch` of the `ipc:` protocol) answers that one call in place, once;
+    /// every other call goes through to Rust.
+    async fn answer_dialog(&self, kind: &str, path: &Path) {
+        let script = "const [command, path] = arguments;
+            const real = window.__slipwayRealFetch ?? window.fetch;
+            window.__slipwayRealFetch = real;
+            window.fetch = (input, init) => {
+                const url = decodeURIComponent(typeof input === 'string' ? input : input.url);
+                if (!url.endsWith('/' + command)) return real(input, init);
+                window.fetch = real;
+                return Promise.resolve(new Response(JSON.stringify(path), {
+                    headers: { 'Content-Type': 'application/json', 'Tauri-Response': 'ok' } }));
+            };
+            return window.fetch !== real;";
+        let done = self
+            .js(
+                script,
+                vec![json!(format!("plugin:dialog|{kind}")), json!(path)],
+            )
+            .await;
+        assert_eq!(done, json!(true), "the dialog answer could not be set");
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.wait(css).await;
+        e.click()
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    async fn double_click(&self, css: &str) {
+        let element = self.wait(css).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element,
+                duration: None,
+                x: 0,
+                y: 0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Draws a wire with the mouse: press on one port, move across, release on the other.
+    async fn drag_wire(&self, from: &str, to: &str) {
+        let source = self.wait(from).await;
+        let target = self.wait(to).await;
+        self.settle().await;
+        self.wait_hittable(&source, from).await;
+        self.wait_hittable(&target, to).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: source,
+                duration: None,
+                x: 0,
+                y: 0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(100)),
+                x: 30,
+                y: 10,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target.clone(),
+                duration: Some(Duration::from_millis(300)),
+                x: 2,
+                y: 0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target,
+                duration: Some(Duration::from_millis(100)),
+                x: 0,
+                y: 0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Drags a library item onto the canvas at (`x`, `y`) from the canvas's top-left corner, by
+    /// dispatching the HTML5 drag-and-drop events a real drag makes (see the module comment).
+    async fn drop_on_canvas(&self, kind: &str, name: &str, x: f64, y: f64) {
+        let item = self
+            .wait(&tid(&format!("library-item-{kind}-{name}")))
+            .await;
+        let canvas = self.wait(&tid("canvas")).await;
+        let script = "const [item, canvas, x, y] = arguments;
+            const dt = new DataTransfer();
+            const fire = (el, type, cx, cy) => el.dispatchEvent(new DragEvent(type,
+                { bubbles: true, cancelable: true, composed: true, clientX: cx, clientY: cy, dataTransfer: dt }));
+            const from = item.getBoundingClientRect();
+            fire(item, 'dragstart', from.x + 10, from.y + 10);
+            const box = canvas.getBoundingClientRect();
+            const cx = box.x + x, cy = box.y + y;
+            const over = document.elementFromPoint(cx, cy);
+            fire(over, 'dragenter', cx, cy);
+            fire(over, 'dragover', cx, cy);
+            fire(over, 'drop', cx, cy);
+            fire(item, 'dragend', cx, cy);
+            return Array.from(dt.types);";
+        let types = self
+            .js(
+                script,
+                vec![
+                    serde_json::to_value(&item).unwrap(),
+                    serde_json::to_value(&canvas).unwrap(),
+                    json!(x),
+                    json!(y),
+                ],
+            )
+            .await;
+        assert!(
+            types
+                .as_array()
+                .unwrap()
+                .contains(&json!("application/x-slipway-module")),
+            "the library item did not fill the drag data: {types}"
+        );
+    }
+
+    /// The text content of an element (visible or not).
+    async fn text(&self, css: &str) -> String {
+        let e = self.wait(css).await;
+        let text = self.js(
+            "return arguments[0].textContent",
+            vec![serde_json::to_value(&e).unwrap()],
+        );
+        text.await.as_str().unwrap_or_default().trim().to_string()
+    }
+
+    async fn library(&self) -> Value {
+        self.invoke("library_list", json!({})).await
+    }
+
+    async fn end(self) {
+        let App { client, .. } = self;
+        let _ = client.close().await;
+    }
+}
+
+// ------------------------------------------------------------------ the tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_shows_the_starter_examples() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    for id in [
+        "library-item-deployment-web-with-db",
+        "library-item-deployment-hello",
+        "library-item-deployment-multiline-outputs",
+        "library-item-component-web",
+        "library-item-component-kv-database",
+        "library-item-component-smoke-test",
+        "library-item-image-debian-12",
+        "library-item-image-base",
+    ] {
+        app.wait(&tid(id)).await;
+    }
+    assert_eq!(
+        app.text(&tid("library-history-deployment-hello")).await,
+        "v1"
+    );
+    let title = app.client.title().await.unwrap();
+    assert!(title.ends_with("Slipway"), "{title}");
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_deployment_shows_its_nodes_and_wires() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.double_click(&tid("library-item-deployment-web-with-db"))
+        .await;
+    for node in ["db", "web", "smoke"] {
+        app.wait(&tid(&format!("node-{node}"))).await;
+    }
+    assert_eq!(app.text(&tid("node-multiplicity-web")).await, "×2");
+    for wire in ["web-db_host", "web-db_port", "smoke-urls", "smoke-db_host"] {
+        app.wait(&tid(&format!("wire-{wire}"))).await;
+    }
+    app.wait(&tid("port-out-db-port")).await;
+    app.wait(&tid("port-in-web-db_host")).await;
+    app.wait(&tid("problems-none")).await;
+
+    // The picture of the real window, for people (refreshed with UPDATE_EXPECT=1).
+    tokio::time::sleep(Duration::from_millis(800)).await; // the fit-view animation
+    let png = app.client.screenshot().await.unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let out = if std::env::var_os("UPDATE_EXPECT").is_some() {
+        repo().join("assets/screenshots/desktop.png")
+    } else {
+        repo().join("target/e2e/desktop.png")
+    };
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, png).unwrap();
+    eprintln!("screenshot: {}", out.display());
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drag_wire_problems_undo_and_redo() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.wait(&tid("canvas-empty")).await;
+
+    // Drag a web server onto the canvas: its required `db_host` is unconnected.
+    app.drop_on_canvas("component", "web", 560.0, 220.0).await;
+    app.wait(&tid("node-web")).await;
+    app.wait(&tid("problem-unconnected-input")).await;
+    app.wait(&tid("node-problem-web")).await;
+
+    // Drag a database next to it and wire its hostname into `db_host`: the problem goes.
+    app.drop_on_canvas("component", "kv-database", 160.0, 220.0)
+        .await;
+    app.wait(&tid("node-kv-database")).await;
+    app.drag_wire(
+        &tid("port-out-kv-database-hostname"),
+        &tid("port-in-web-db_host"),
+    )
+    .await;
+    app.wait(&tid("wire-web-db_host")).await;
+    app.wait_gone(&tid("problem-unconnected-input")).await;
+    app.wait_gone(&tid("node-problem-web")).await;
+
+    // Undo takes the wire away and the problem comes back; redo puts both back.
+    app.click(&tid("btn-undo")).await;
+    app.wait_gone(&tid("wire-web-db_host")).await;
+    app.wait(&tid("problem-unconnected-input")).await;
+    app.click(&tid("btn-redo")).await;
+    app.wait(&tid("wire-web-db_host")).await;
+    app.wait_gone(&tid("problem-unconnected-input")).await;
+
+    // Undo twice more: the database node is gone too.
+    app.click(&tid("btn-undo")).await;
+    app.click(&tid("btn-undo")).await;
+    app.wait_gone(&tid("node-kv-database")).await;
+    app.wait(&tid("node-web")).await;
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_the_recipe_file() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.double_click(&tid("library-item-deployment-web-with-db"))
+        .await;
+    app.wait(&tid("node-smoke")).await;
+    app.wait(&tid("problems-none")).await;
+
+    let out = app.file("exported.slipway.yaml");
+    app.answer_dialog("save", &out).await;
+    app.click(&tid("btn-export")).await;
+    app.wait(&tid("toast-success")).await;
+
+    let written = std::fs::read_to_string(&out).expect("the export wrote the file");
+    let expected = slipway_recipe::check(&example("web-with-db.slipway.yaml"), &Default::default());
+    let expected = expected.recipe.unwrap();
+    assert_eq!(written, slipway_recipe::to_yaml(&expected));
+    let checked = slipway_recipe::check(&written, &Default::default());
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    assert_eq!(checked.recipe.unwrap(), expected);
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_an_invalid_file_shows_its_problems_and_changes_nothing() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.double_click(&tid("library-item-deployment-hello"))
+        .await;
+    app.wait(&tid("node-hello")).await;
+    let library_before = app.library().await;
+
+    // A changed component (it would be a new version) and a misspelt key: not importable.
+    let broken = example("web-with-db.slipway.yaml")
+        .replace("A web server whose page", "A changed web server whose page")
+        .replace("keep_running: on-success", "keep_runing: on-success");
+    let path = app.file("broken.slipway.yaml");
+    std::fs::write(&path, broken).unwrap();
+    app.answer_dialog("open", &path).await;
+    app.click(&tid("btn-import")).await;
+
+    app.wait(&tid("banner-error")).await;
+    let banner = app.text(&tid("banner-error")).await;
+    assert!(banner.contains("broken.slipway.yaml"), "{banner}");
+    assert!(banner.contains("Nothing was changed"), "{banner}");
+    app.wait(&tid("problem-unknown-key")).await;
+    let problem = app.text(&tid("problem-unknown-key")).await;
+    assert!(problem.contains("keep_runing"), "{problem}");
+
+    // The open document and the library are as they were.
+    app.wait(&tid("node-hello")).await;
+    assert!(!app.exists(&tid("node-web")).await);
+    assert_eq!(app.library().await, library_before);
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_named_on_the_command_line_opens_at_start() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("greeting.slipway.yaml");
+    std::fs::write(
+        &file,
+        example("hello.slipway.yaml").replace("name: hello", "name: greeting"),
+    )
+    .unwrap();
+    let app = start(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    app.wait(&tid("library-item-deployment-greeting")).await;
+    let name = app.text(&tid("toolbar-document")).await;
+    assert!(name.contains("greeting"), "{name}");
+    app.end().await;
+}
