@@ -483,6 +483,50 @@ async fn opening_a_deployment_shows_its_nodes_and_wires() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_strict_csp_leaves_the_designer_working() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.js(
+        "window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation',
+            (e) => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+        return true;",
+        vec![],
+    )
+    .await;
+    // The page itself came up styled: the library is laid out as a sidebar.
+    let library = app.wait(&tid("library")).await;
+    let display = app.js(
+        "return getComputedStyle(arguments[0]).display",
+        vec![serde_json::to_value(&library).unwrap()],
+    );
+    assert_ne!(display.await, json!("inline"));
+
+    // The recipe editor (CodeMirror injects its styles at run time) works and is styled.
+    app.double_click(&tid("library-item-deployment-web-with-db"))
+        .await;
+    app.click(&tid("node-web")).await;
+    app.click(&tid("inspector-edit-component")).await;
+    let editor = app.wait(".cm-editor").await;
+    let position = app.js(
+        "return getComputedStyle(arguments[0]).position",
+        vec![serde_json::to_value(&editor).unwrap()],
+    );
+    assert_eq!(
+        position.await,
+        json!("relative"),
+        "CodeMirror's own styles apply"
+    );
+    let text = app.text(".cm-content").await;
+    assert!(text.contains("http.server"), "{text}");
+    let violations = app.js("return window.__cspViolations", vec![]).await;
+    assert_eq!(violations, json!([]));
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drag_wire_problems_undo_and_redo() {
     if !enabled() {
         return;
