@@ -12,7 +12,8 @@ fn main() {
     let dist = Path::new("../ui/dist");
     println!("cargo:rerun-if-changed={}", dist.display());
     if !dist.join("index.html").exists() {
-        let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("ui-not-built");
+        let out =
+            Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("ui-not-built");
         std::fs::create_dir_all(&out).expect("OUT_DIR is writable");
         std::fs::write(out.join("index.html"), PLACEHOLDER).expect("OUT_DIR is writable");
         let config = serde_json::json!({ "build": { "frontendDist": out } });
