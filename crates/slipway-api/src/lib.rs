@@ -225,13 +225,13 @@ macro_rules! declare_commands {
 
         /// TypeScript: each argument struct, then `Commands`, mapping each command name to its
         /// arguments and result.
-        fn commands_typescript(cfg: &ts_rs::Config, decls: &mut Vec<(String, String)>, used: &mut std::collections::BTreeSet<String>) {
+        fn commands_typescript(file: &mut slipway_recipe::typescript::BindingsFile) {
             use ts_rs::TS;
             $(
-                decls.push((<args::$args>::ident(cfg), <args::$args>::decl(cfg)));
-                used.extend(<args::$args>::dependencies(cfg).into_iter().map(|d| d.ts_name));
-                used.extend(<$ret>::dependencies(cfg).into_iter().map(|d| d.ts_name));
+                file.add::<args::$args>();
+                file.uses::<$ret>();
             )*
+            let cfg = file.config();
             let mut map = String::from("/**\n * Every command: the arguments the UI sends and the result it gets.\n */\ntype Commands = {\n");
             $(
                 let docs: &[&str] = &[$($doc),*];
@@ -250,7 +250,7 @@ macro_rules! declare_commands {
                 ));
             )*
             map.push_str("};");
-            decls.push(("Commands".to_string(), map));
+            file.add_declaration("Commands", map);
         }
     };
 }
@@ -261,84 +261,20 @@ for_each_command!(declare_commands);
 /// error, the argument structs and the `Commands` map, importing what they use from the recipe
 /// and store bindings. A test fails when the committed file is stale.
 pub fn typescript_bindings() -> String {
-    use std::collections::BTreeSet;
-    use ts_rs::TS;
-
-    let cfg = ts_rs::Config::default().with_large_int("number");
-    let mut decls: Vec<(String, String)> = Vec::new();
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    macro_rules! add {
-        ($($t:ty),* $(,)?) => {$(
-            decls.push((<$t>::ident(&cfg), <$t>::decl(&cfg)));
-            used.extend(<$t>::dependencies(&cfg).into_iter().map(|d| d.ts_name));
-        )*};
-    }
-    add!(
-        CommandError,
-        ModuleSummary,
-        ModuleBody,
-        ModuleVersion,
-        VersionInfo,
-        DiffChunk,
-        ImportResult,
-    );
-    commands_typescript(&cfg, &mut decls, &mut used);
-
-    let local: BTreeSet<&str> = decls.iter().map(|(name, _)| name.as_str()).collect();
-    // Dependencies are transitive; import only the names the declarations spell out.
-    let words: BTreeSet<&str> = decls
-        .iter()
-        .flat_map(|(_, d)| d.split(|c: char| !c.is_ascii_alphanumeric() && c != '_'))
-        .collect();
-    used.retain(|name| words.contains(name.as_str()));
-    let store_names = exported_names(&slipway_store::typescript_bindings());
-    let recipe_names = exported_names(&slipway_recipe::typescript_bindings());
-    let (mut from_store, mut from_recipe) = (Vec::new(), Vec::new());
-    for name in used.iter().filter(|n| !local.contains(n.as_str())) {
-        if store_names.contains(name) {
-            from_store.push(name.as_str());
-        } else if recipe_names.contains(name) {
-            from_recipe.push(name.as_str());
-        } else {
-            panic!("`{name}` is used by a command type but declared in no bindings file");
-        }
-    }
-    let mut out = String::from(
-        "// Generated from the command declarations of crates/slipway-api by its `generated` test. Do not\n// edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.\n\n",
-    );
-    for (names, file) in [(&from_recipe, "./recipe"), (&from_store, "./store")] {
-        if !names.is_empty() {
-            out.push_str(&format!(
-                "import type {{ {} }} from \"{file}\";\n",
-                names.join(", ")
-            ));
-        }
-    }
-    out.push('\n');
-    for (_, d) in decls {
-        // A leading doc comment goes before `export`.
-        let (doc, decl) = match d.strip_prefix("/**") {
-            Some(rest) => match rest.split_once("*/\n") {
-                Some((doc, decl)) => (format!("/**{doc}*/\n"), decl.to_string()),
-                None => (String::new(), d),
-            },
-            None => (String::new(), d),
-        };
-        out.push_str(&doc);
-        out.push_str("export ");
-        out.push_str(&decl);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
-}
-
-/// The names a generated bindings file exports.
-fn exported_names(ts: &str) -> std::collections::BTreeSet<String> {
-    ts.lines()
-        .filter_map(|l| l.strip_prefix("export type "))
-        .filter_map(|rest| rest.split([' ', '<', '=']).next())
-        .map(str::to_string)
-        .collect()
+    let mut file = slipway_recipe::typescript::BindingsFile::new();
+    file.add::<CommandError>();
+    file.add::<ModuleSummary>();
+    file.add::<ModuleBody>();
+    file.add::<ModuleVersion>();
+    file.add::<VersionInfo>();
+    file.add::<DiffChunk>();
+    file.add::<ImportResult>();
+    commands_typescript(&mut file);
+    file.render(
+        "// Generated from the command declarations of crates/slipway-api by its `generated` test. Do not\n// edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.",
+        &[
+            ("./recipe", &slipway_recipe::typescript_bindings()),
+            ("./store", &slipway_store::typescript_bindings()),
+        ],
+    )
 }

@@ -8,6 +8,7 @@ pub mod diagnostic;
 mod emit;
 pub mod model;
 mod parse;
+pub mod typescript;
 mod validate;
 mod yaml;
 
@@ -85,34 +86,24 @@ pub fn json_schema() -> String {
 /// TypeScript declarations of every type of this crate that crosses the IPC boundary, in
 /// dependency order. `ui/src/bindings/recipe.ts` is this text; a test fails when it is stale.
 pub fn typescript_bindings() -> String {
-    use ts_rs::TS;
-    let cfg = ts_rs::Config::default();
-    let decls = [
-        Recipe::decl(&cfg),
-        Image::decl(&cfg),
-        CloudImage::decl(&cfg),
-        ImageRecipes::decl(&cfg),
-        Component::decl(&cfg),
-        InputSpec::decl(&cfg),
-        OutputSpec::decl(&cfg),
-        ComponentRecipes::decl(&cfg),
-        KeepRunning::decl(&cfg),
-        Deployment::decl(&cfg),
-        Node::decl(&cfg),
-        InputValue::decl(&cfg),
-        Position::decl(&cfg),
-        Severity::decl(&cfg),
-        DiagnosticView::decl(&cfg),
-    ];
-    let mut out = String::from(
-        "// Generated from the Rust types of crates/slipway-recipe by its `bindings` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-recipe --test generated` instead.\n\n",
-    );
-    for d in decls {
-        out.push_str("export ");
-        out.push_str(&d);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+    let mut file = typescript::BindingsFile::new();
+    file.add::<Recipe>();
+    file.add::<Image>();
+    file.add::<CloudImage>();
+    file.add::<ImageRecipes>();
+    file.add::<Component>();
+    file.add::<InputSpec>();
+    file.add::<OutputSpec>();
+    file.add::<ComponentRecipes>();
+    file.add::<KeepRunning>();
+    file.add::<Deployment>();
+    file.add::<Node>();
+    file.add::<InputValue>();
+    file.add::<Position>();
+    file.add::<Severity>();
+    file.add::<DiagnosticView>();
+    file.render(
+        "// Generated from the Rust types of crates/slipway-recipe by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-recipe --test generated` instead.",
+        &[],
+    )
 }

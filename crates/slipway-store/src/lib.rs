@@ -147,66 +147,34 @@ fn configure(conn: &mut Connection) -> Res<()> {
 /// fails when it is stale. 64-bit integers (timestamps, log ids) are `number`: unix milliseconds
 /// and row ids stay far below 2^53.
 pub fn typescript_bindings() -> String {
-    use std::collections::BTreeSet;
-    use ts_rs::TS;
-
-    let cfg = ts_rs::Config::default().with_large_int("number");
-    let mut decls: Vec<(String, String)> = Vec::new();
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    macro_rules! add {
-        ($($t:ty),* $(,)?) => {$(
-            decls.push((<$t>::ident(&cfg), <$t>::decl(&cfg)));
-            used.extend(<$t>::dependencies(&cfg).into_iter().map(|d| d.ts_name));
-        )*};
-    }
-    add!(
-        RunState,
-        InstanceState,
-        StepKind,
-        StepState,
-        ParamKind,
-        LogStream,
-        RunSummary,
-        Instance,
-        Step,
-        Transition,
-        Param,
-        Report,
-        RunDetail,
-        LogLine,
-        ModuleKind,
-        ModuleRef,
-        ModuleSummary,
-        ModuleVersion,
-        DeploymentBody,
-        ModuleBody,
-        StoredModule,
-        ImportedModule,
-        DiffTag,
-        DiffRow,
-        Cloud,
-    );
-    let local: BTreeSet<&str> = decls.iter().map(|(name, _)| name.as_str()).collect();
-    let imports: Vec<&str> = used
-        .iter()
-        .map(String::as_str)
-        .filter(|name| !local.contains(name))
-        .collect();
-    let mut out = String::from(
-        "// Generated from the Rust types of crates/slipway-store by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-store --test generated` instead.\n\n",
-    );
-    if !imports.is_empty() {
-        out.push_str(&format!(
-            "import type {{ {} }} from \"./recipe\";\n\n",
-            imports.join(", ")
-        ));
-    }
-    for (_, d) in decls {
-        out.push_str("export ");
-        out.push_str(&d);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
+    let mut file = slipway_recipe::typescript::BindingsFile::new();
+    file.add::<RunState>();
+    file.add::<InstanceState>();
+    file.add::<StepKind>();
+    file.add::<StepState>();
+    file.add::<ParamKind>();
+    file.add::<LogStream>();
+    file.add::<RunSummary>();
+    file.add::<Instance>();
+    file.add::<Step>();
+    file.add::<Transition>();
+    file.add::<Param>();
+    file.add::<Report>();
+    file.add::<RunDetail>();
+    file.add::<LogLine>();
+    file.add::<ModuleKind>();
+    file.add::<ModuleRef>();
+    file.add::<ModuleSummary>();
+    file.add::<ModuleVersion>();
+    file.add::<DeploymentBody>();
+    file.add::<ModuleBody>();
+    file.add::<StoredModule>();
+    file.add::<ImportedModule>();
+    file.add::<DiffTag>();
+    file.add::<DiffRow>();
+    file.add::<Cloud>();
+    file.render(
+        "// Generated from the Rust types of crates/slipway-store by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-store --test generated` instead.",
+        &[("./recipe", &slipway_recipe::typescript_bindings())],
+    )
 }

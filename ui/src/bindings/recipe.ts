@@ -1,4 +1,4 @@
-// Generated from the Rust types of crates/slipway-recipe by its `bindings` test. Do not edit:
+// Generated from the Rust types of crates/slipway-recipe by its `generated` test. Do not edit:
 // run `UPDATE_EXPECT=1 cargo test -p slipway-recipe --test generated` instead.
 
 export type Recipe = { 
