@@ -76,6 +76,21 @@ pub fn drivers_for<'a>(
     Ok(drivers)
 }
 
+/// The engine's view of this process: the store, the drivers, and how events are shown.
+pub fn engine_context(store: Store, drivers: Drivers, json: bool) -> Context {
+    let hooks: Arc<dyn Hooks> = if json {
+        Arc::new(JsonHooks)
+    } else {
+        Arc::new(TerminalHooks::new())
+    };
+    Context {
+        store: Arc::new(Mutex::new(store)),
+        drivers,
+        hooks,
+        clock: Arc::new(SystemClock),
+    }
+}
+
 pub fn open_store(home: &Path) -> Result<Store, String> {
     Store::open(home).map_err(|e| e.to_string())
 }
@@ -175,17 +190,7 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
 
-    let hooks: Arc<dyn Hooks> = if args.json {
-        Arc::new(JsonHooks)
-    } else {
-        Arc::new(TerminalHooks::new())
-    };
-    let ctx = Context {
-        store: Arc::new(Mutex::new(store)),
-        drivers,
-        hooks,
-        clock: Arc::new(SystemClock),
-    };
+    let ctx = engine_context(store, drivers, args.json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

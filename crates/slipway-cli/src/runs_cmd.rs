@@ -1,14 +1,12 @@
 //! `slipway runs`, `status RUN`, `logs RUN [INSTANCE] [--follow]`, `terminate RUN`.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use slipway_engine::{terminate_run, Context, SystemClock, TerminateError};
+use slipway_engine::{terminate_run, TerminateError};
 use slipway_store::{rfc3339, RunSummary, Store};
 
 use crate::exit;
-use crate::hooks::{JsonHooks, TerminalHooks};
-use crate::run_cmd::{bad_input, drivers_for, infra, open_store};
+use crate::run_cmd::{bad_input, drivers_for, engine_context, infra, open_store};
 
 fn time(ms: Option<i64>) -> Option<String> {
     ms.map(rfc3339)
@@ -319,17 +317,7 @@ pub fn terminate(run: &str, json: bool) -> i32 {
         Ok(d) => d,
         Err(e) => return e.report(json),
     };
-    let hooks: Arc<dyn slipway_engine::Hooks> = if json {
-        Arc::new(JsonHooks)
-    } else {
-        Arc::new(TerminalHooks::new())
-    };
-    let ctx = Context {
-        store: Arc::new(Mutex::new(store)),
-        drivers,
-        hooks,
-        clock: Arc::new(SystemClock),
-    };
+    let ctx = engine_context(store, drivers, json);
     let run_dir = home.join("runs").join(&summary.id);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
