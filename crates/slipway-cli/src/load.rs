@@ -37,6 +37,12 @@ impl Loaded {
 
     /// Prints every problem to stderr, then a one-line summary if any is an error.
     pub fn print_problems(&self) {
+        self.write_problems(&mut std::io::stderr().lock());
+    }
+
+    /// Every problem, then a one-line summary if any is an error. `slipway validate` writes
+    /// them to standard output (they are its result); other commands to standard error.
+    pub fn write_problems(&self, out: &mut dyn std::io::Write) {
         let errors = self
             .checked
             .diagnostics
@@ -45,10 +51,11 @@ impl Loaded {
             .count();
         let warnings = self.checked.diagnostics.len() - errors;
         for d in &self.checked.diagnostics {
-            eprintln!("{}\n", self.render(d));
+            let _ = writeln!(out, "{}\n", self.render(d));
         }
         if errors > 0 {
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "{}: {} error{}{}",
                 self.display,
                 errors,

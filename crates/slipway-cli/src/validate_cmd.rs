@@ -37,7 +37,7 @@ pub fn run(file: &Path, json: bool) -> i32 {
             })
         );
     } else {
-        loaded.print_problems();
+        loaded.write_problems(&mut std::io::stdout().lock());
         if let Some(r) = checked.valid_recipe() {
             let instances: u32 = r.deployment.nodes.values().map(|n| n.multiplicity).sum();
             let wires = r

@@ -48,7 +48,8 @@ fn invalid_file_exits_2_with_located_problems() {
     let file = repo("tests/invalid/wires.slipway.yaml");
     let out = slipway(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    // The problems are the command's result: standard output.
+    let err = text(&out.stdout);
     assert!(
         err.contains("wires.slipway.yaml:27:26: error[unknown-parameter]"),
         "{err}"
