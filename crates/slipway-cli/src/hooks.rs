@@ -178,10 +178,10 @@ impl Hooks for TerminalHooks {
                 }
                 if self.live.is_none() || *stream == LogStream::System && instance.is_none() {
                     let step = step.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
-                    let mark = if *stream == LogStream::Stderr {
-                        "!"
-                    } else {
-                        "|"
+                    let mark = match stream {
+                        LogStream::Stderr => "!",
+                        LogStream::System => "*",
+                        _ => "|",
                     };
                     self.println(&format!("{who}{step} {mark} {line}"));
                 }

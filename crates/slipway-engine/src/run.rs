@@ -678,6 +678,7 @@ impl Run<'_> {
                     Some(StepKind::Provision),
                     format!("provisioned: hostname {host}, id {rid}"),
                 );
+                self.flush_logs();
                 self.set_instance_state(i, InstanceState::Booting, None);
                 self.finish_step(sid, StepState::Succeeded, None);
                 self.step_succeeded(sid);
