@@ -38,11 +38,18 @@ Exit codes:
   3    a cloud or infrastructure error
   130  cancelled
 
-Recipe files are described in SPEC §2; editors can use assets/schema/slipway-v1.schema.json.";
+Recipe files (*.slipway.yaml) are described in the README; editors can complete them with
+assets/schema/slipway-v1.schema.json. Examples: assets/examples/.";
 
 /// Design deployments as recipe files, check them, and see what a launch would do.
 #[derive(Parser, Debug)]
-#[command(name = "slipway", version, about, after_help = AFTER_HELP, propagate_version = true)]
+#[command(
+    name = "slipway",
+    version,
+    about = "Design deployments as recipe files, check and plan them, and run them on any cloud",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
