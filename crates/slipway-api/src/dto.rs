@@ -44,14 +44,6 @@ pub enum ModuleBody {
 }
 
 impl ModuleBody {
-    pub fn kind(&self) -> ModuleKind {
-        match self {
-            ModuleBody::Image(_) => ModuleKind::Image,
-            ModuleBody::Component(_) => ModuleKind::Component,
-            ModuleBody::Deployment(_) => ModuleKind::Deployment,
-        }
-    }
-
     /// Reads a body of the given kind. An untagged body cannot say its own kind, so the
     /// command's `kind` argument decides; a body that does not fit it is `args.invalid`.
     pub fn from_json(kind: ModuleKind, value: serde_json::Value) -> Result<Self, CommandError> {
