@@ -1,27 +1,13 @@
 //! `slipway run` on the real `local` cloud: real processes, a real SQLite store, the real binary.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
-fn slipway(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(args)
-        .env("SLIPWAY_HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{repo, slipway_in as slipway, text};
 
 /// Processes on this machine that a local instance of `run_id` started.
 fn processes_of(run_id: &str) -> Vec<u32> {

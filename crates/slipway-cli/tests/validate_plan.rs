@@ -1,30 +1,15 @@
 //! The `slipway validate` and `slipway plan` commands, run as a user would run them.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
+use std::process::Output;
+
+use common::{repo, slipway_in, text};
 
 /// Runs `slipway` with its own fresh data directory.
 fn slipway(args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
     slipway_in(home.path(), args)
-}
-
-fn slipway_in(home: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(args)
-        .env("SLIPWAY_HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
