@@ -39,21 +39,23 @@ pub struct Recipe {
     /// Format version; must be 1.
     #[schemars(range(min = 1, max = 1))]
     pub slipway: u32,
-    /// Name of the deployment.
+    /// Name of the deployment: `[a-z][a-z0-9_-]*`, at most 64 characters.
     #[schemars(pattern(r"^[a-z][a-z0-9_-]*$"))]
     pub name: String,
+    /// Free text describing the deployment, shown in the library.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Base machines, by name.
+    /// Base machines, by name: per-cloud image ids and sizes, login user, image recipes.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(schema_with = "module_map::<Image>")]
     pub images: IndexMap<String, Image>,
-    /// Machine roles built on an image, by name.
+    /// Machine roles built on an image, by name: inputs, outputs and deployment recipes.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(schema_with = "module_map::<Component>")]
     pub components: IndexMap<String, Component>,
+    /// The graph of nodes: which components run, how many times, where, with which inputs.
     pub deployment: Deployment,
-    /// Canvas positions of nodes; optional.
+    /// Canvas positions of nodes, by node name, as the desktop app writes them; optional.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(schema_with = "module_map::<Position>")]
     pub layout: IndexMap<String, Position>,
@@ -87,14 +89,18 @@ fn input_map<T: JsonSchema>(generator: &mut schemars::SchemaGenerator) -> schema
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
+    /// Free text describing the image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The user recipes log in as on clouds reached over SSH.
+    /// The user recipes log in as on clouds reached over SSH (`ssh`, `ec2`); unused on `local`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_user: Option<String>,
     /// Per-cloud image ids and sizes. Key: a cloud name or a driver kind; a cloud name wins.
+    /// Needed only for drivers that create machines from an image (`docker`, `ec2`, …), not
+    /// for `local` or `ssh`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub clouds: IndexMap<String, CloudImage>,
+    /// Recipes that prepare the machine: `pre_install`, `packages`, `post_install`, in this order.
     #[serde(default, skip_serializing_if = "ImageRecipes::is_empty")]
     pub recipes: ImageRecipes,
 }
@@ -115,11 +121,16 @@ pub struct CloudImage {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ImageRecipes {
+    /// Shell script run first on a fresh machine (`/bin/sh -e`, or the `#!` line's interpreter).
+    /// Reads the component's literal, default and generated inputs, never wired ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_install: Option<String>,
-    /// Packages installed with the machine's package manager.
+    /// Packages installed with the machine's package manager, after `pre_install`. On `local`
+    /// nothing is installed: the step checks that each one is present and fails naming the
+    /// missing ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<String>,
+    /// Shell script run after the packages are installed, before the component's `deployment`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_install: Option<String>,
 }
@@ -134,17 +145,24 @@ impl ImageRecipes {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Component {
+    /// Free text describing the component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The image: `name` (latest version) or `name@3` (pinned version).
     #[schemars(pattern(r"^[a-z][a-z0-9_-]*(@[1-9][0-9]*)?$"))]
     pub image: String,
+    /// Input parameters, by name (`[a-z_][a-z0-9_]*`); each reaches the recipes as an
+    /// environment variable of the same name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(schema_with = "input_map::<InputSpec>")]
     pub inputs: IndexMap<String, InputSpec>,
+    /// Output parameters, by name; a recipe sets them by appending `name=value` to
+    /// `$SLIPWAY_OUTPUT`, and other nodes wire them with `{ from: node.name }`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(schema_with = "module_map::<OutputSpec>")]
     pub outputs: IndexMap<String, OutputSpec>,
+    /// Recipes: `deployment`, `reporting`, `on_node_add`, `on_node_remove`. A component without
+    /// recipes is a bare machine.
     #[serde(default, skip_serializing_if = "ComponentRecipes::is_empty")]
     pub recipes: ComponentRecipes,
 }
@@ -153,19 +171,22 @@ pub struct Component {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
+    /// Free text describing the input, shown in the inspector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// A node must wire or give this input (or it is set with `--set`).
+    /// A node must wire or give this input (or it is set with `--set`); default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
-    /// The value used when a node neither wires nor gives one.
+    /// The value used when a node neither wires nor gives one. Not allowed on a secret input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Scalar>")]
     pub default: Option<String>,
-    /// The value is masked as `***` wherever output is shown or stored, and never saved.
+    /// The value is masked as `***` wherever output is shown or stored, and never saved; a file
+    /// may not hold its value (use `generate` or `--set`). Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub secret: bool,
-    /// Generate a random value of this many characters at launch.
+    /// Generate a random value of this many characters (`[A-Za-z0-9]`) at launch, used when no
+    /// other value is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 4096))]
     pub generate: Option<u32>,
@@ -175,6 +196,7 @@ pub struct InputSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
+    /// Free text describing the output, shown in the inspector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -183,12 +205,20 @@ pub struct OutputSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentRecipes {
+    /// Shell script that deploys the role, after the image recipes and once every wire it reads
+    /// has a value; sets outputs through `$SLIPWAY_OUTPUT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// Shell script run after `deployment` (also after a failed run, where `deployment` ran);
+    /// files it leaves in `$SLIPWAY_REPORT_DIR` become the run's reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporting: Option<String>,
+    /// Shell script run on the existing instances when a kept run is scaled up, with
+    /// `SLIPWAY_SCALED_NODE` and `SLIPWAY_ADDED` set and wired inputs re-resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_node_add: Option<String>,
+    /// Shell script run on the existing instances before a kept run is scaled down, with
+    /// `SLIPWAY_SCALED_NODE` and `SLIPWAY_REMOVED` set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_node_remove: Option<String>,
 }
@@ -255,8 +285,11 @@ impl KeepRunning {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Deployment {
+    /// What is kept at the end of a run: `never`, `always`, `on-success` (the default) or
+    /// `on-error`; `slipway run --keep` overrides it.
     #[serde(default)]
     pub keep_running: KeepRunning,
+    /// The nodes, by name; at least one.
     #[schemars(schema_with = "module_map::<Node>")]
     pub nodes: IndexMap<String, Node>,
 }
@@ -265,7 +298,9 @@ pub struct Deployment {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
+    /// The component this node instantiates, defined under `components:`.
     pub component: String,
+    /// How many instances (`web.1`, `web.2`, …); default 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     #[schemars(range(min = 1))]
     pub multiplicity: u32,
@@ -317,7 +352,9 @@ enum Scalar {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
+    /// Horizontal position on the canvas.
     pub x: f64,
+    /// Vertical position on the canvas.
     pub y: f64,
 }
 
