@@ -38,7 +38,9 @@ Exit codes:
   3    a cloud or infrastructure error
   130  cancelled
 
-Recipe files (*.slipway.yaml) are described in the README; editors can complete them with
+Recipe files (*.slipway.yaml): every key, wire, step, environment variable and exit code is
+described in docs/recipe-format.md (installed as /usr/share/doc/slipway/recipe-format.md, and
+under Help in the desktop app). Editors can complete them with
 assets/schema/slipway-v1.schema.json. Examples: assets/examples/.";
 
 /// Design deployments as recipe files, check them, and see what a launch would do.
