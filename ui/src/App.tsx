@@ -13,6 +13,7 @@ import { Inspector } from "./components/Inspector";
 import { ProblemsPanel } from "./components/ProblemsPanel";
 import { BannerBar, ToastHost } from "./components/Notices";
 import { SaveDialog, ShortcutsDialog } from "./components/Dialogs";
+import { HelpDialog } from "./components/HelpDialog";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -22,7 +23,7 @@ function isTyping(target: EventTarget | null): boolean {
 
 export function App() {
   const theme = useDesigner(resolvedTheme);
-  const [dialog, setDialog] = useState<"save" | "shortcuts" | null>(null);
+  const [dialog, setDialog] = useState<"save" | "shortcuts" | "help" | null>(null);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -64,6 +65,7 @@ export function App() {
         case "layout": return s.layout(measured.sizes());
         case "fit": return s.requestFit();
         case "shortcuts": return setDialog("shortcuts");
+        case "help": return setDialog("help");
       }
     };
     const onKey = (e: KeyboardEvent) => {
@@ -81,7 +83,7 @@ export function App() {
   return (
     <ReactFlowProvider>
       <div className="sw-app">
-        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} />
+        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onHelp={() => setDialog("help")} />
         <Library />
         <main className="sw-main">
           <BannerBar />
@@ -92,6 +94,7 @@ export function App() {
         <ToastHost />
         {dialog === "save" ? <SaveDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "shortcuts" ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
+        {dialog === "help" ? <HelpDialog onClose={() => setDialog(null)} /> : null}
       </div>
     </ReactFlowProvider>
   );

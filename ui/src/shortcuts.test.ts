@@ -22,5 +22,7 @@ describe("keyboard shortcuts", () => {
     expect(commandOf(key("L", "KeyL", { shiftKey: true }))).toBe("layout");
     expect(commandOf(key("!", "Digit1", { shiftKey: true }))).toBe("fit");
     expect(commandOf(key("l", "KeyL"))).toBeNull();
+    expect(commandOf(key("F1", "F1"))).toBe("help");
+    expect(commandOf(key("F1", "F1", { ctrlKey: true }))).toBeNull();
   });
 });

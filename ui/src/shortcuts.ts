@@ -12,7 +12,8 @@ export type CommandId =
   | "export"
   | "layout"
   | "fit"
-  | "shortcuts";
+  | "shortcuts"
+  | "help";
 
 export interface Shortcut {
   id: CommandId;
@@ -34,6 +35,7 @@ export const SHORTCUTS: Shortcut[] = [
   { id: "layout", label: "Auto-layout", keys: ["Shift+L"] },
   { id: "fit", label: "Fit the view", keys: ["Shift+1"] },
   { id: "shortcuts", label: "Show the shortcuts", keys: ["?"] },
+  { id: "help", label: "Recipe format reference", keys: ["F1"] },
 ];
 
 export const isMac = () => typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
@@ -52,6 +54,7 @@ export function commandOf(e: Pick<KeyboardEvent, "key" | "code" | "ctrlKey" | "m
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (e.altKey) return null;
+  if (e.key === "F1" && !mod && !e.shiftKey) return "help";
   if (mod) {
     if (key === "z") return e.shiftKey ? "redo" : "undo";
     if (key === "y") return "redo";
@@ -72,4 +75,4 @@ export function commandOf(e: Pick<KeyboardEvent, "key" | "code" | "ctrlKey" | "m
 }
 
 /** Commands that work even while typing in a field (they are never text editing). */
-export const GLOBAL_COMMANDS: CommandId[] = ["save", "import", "export"];
+export const GLOBAL_COMMANDS: CommandId[] = ["save", "import", "export", "help"];

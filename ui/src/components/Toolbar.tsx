@@ -1,4 +1,5 @@
-// The toolbar: the open deployment, undo/redo, layout, view, import/export, save, theme, shortcuts.
+// The toolbar: the open deployment, undo/redo, layout, view, import/export, save, theme, shortcuts,
+// help.
 
 import { exportFile, importFile } from "../actions";
 import { designer, isDirty, useDesigner, type ThemePreference } from "../store";
@@ -25,7 +26,7 @@ function ToolButton(props: { icon: IconName; label: string; title: string; onCli
 const NEXT_THEME: Record<ThemePreference, ThemePreference> = { system: "light", light: "dark", dark: "system" };
 const THEME_ICON: Record<ThemePreference, IconName> = { system: "monitor", light: "sun", dark: "moon" };
 
-export function Toolbar(props: { onSave: () => void; onShortcuts: () => void }) {
+export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; onHelp: () => void }) {
   const name = useDesigner((s) => s.doc.name);
   const source = useDesigner((s) => s.source);
   const dirty = useDesigner(isDirty);
@@ -78,6 +79,7 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void }) 
           testId="btn-theme"
         />
         <ToolButton icon="keyboard" label="Keyboard shortcuts" title={tooltip("shortcuts", "Keyboard shortcuts")} onClick={props.onShortcuts} testId="btn-shortcuts" />
+        <ToolButton icon="info" label="Help" title={tooltip("help", "Help: the recipe format reference")} onClick={props.onHelp} testId="btn-help" />
       </div>
     </header>
   );
