@@ -7,15 +7,13 @@ use slipway_recipe::Recipe;
 
 use crate::exit;
 use crate::load::{load, options, plural};
+use crate::run_cmd::bad_input;
 use crate::PlacementArgs;
 
 pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
     let mut opts = match options(placement) {
         Ok(o) => o,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::BAD_INPUT;
-        }
+        Err(msg) => return bad_input(json, &msg),
     };
     // Configured clouds are known by name; without a readable store, only driver kinds are.
     if let Ok(clouds) = crate::clouds_cmd::known_clouds(&slipway_store::data_dir()) {
@@ -23,10 +21,7 @@ pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
     }
     let loaded = match load(file, &opts) {
         Ok(l) => l,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::BAD_INPUT;
-        }
+        Err(msg) => return bad_input(json, &msg),
     };
     let Some(recipe) = loaded.checked.valid_recipe() else {
         if json {
@@ -41,10 +36,7 @@ pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
     };
     let plan = match Plan::build(recipe, &opts) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}: {e}", loaded.display);
-            return exit::BAD_INPUT;
-        }
+        Err(e) => return bad_input(json, &format!("{}: {e}", loaded.display)),
     };
     if json {
         println!("{}", plan_json(recipe, &plan));

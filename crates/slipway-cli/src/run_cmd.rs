@@ -98,10 +98,13 @@ pub fn open_store(home: &Path) -> Result<Store, String> {
 pub fn run(args: RunArgs) -> i32 {
     // The background process of `--detach` reads its `--set` values from a pipe.
     let piped;
-    let placement = if args.internal_run_id.is_some() {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
-        let sets: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
+    let placement = if let Some(run_id) = args.internal_run_id {
+        let sets = match read_piped_sets() {
+            Ok(sets) => sets,
+            // Running without the values the user gave would be a different deployment: the
+            // run ends here, recorded as aborted with the reason.
+            Err(e) => return abort_detached(run_id, &e),
+        };
         piped = PlacementArgs {
             set: sets,
             ..args.placement.clone()
@@ -320,6 +323,31 @@ fn detach(
             &format!("could not start the background run: {e}"),
         ),
     }
+}
+
+/// The `--set` values the parent of a detached run writes to this process's standard input.
+fn read_piped_sets() -> Result<Vec<String>, String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| format!("cannot read the --set values handed to the background run: {e}"))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("the --set values handed to the background run are unreadable ({e})"))
+}
+
+/// Ends a detached run that cannot start, so that `slipway status` says why.
+fn abort_detached(run_id: &str, message: &str) -> i32 {
+    eprintln!("error: {message}");
+    let at = slipway_engine::Clock::now_ms(&SystemClock);
+    let recorded = open_store(&slipway_store::data_dir()).and_then(|mut store| {
+        store
+            .set_run_state(run_id, slipway_store::RunState::Aborted, at, Some(message))
+            .and_then(|()| store.finish_run(run_id, exit::BAD_INPUT, Some(message), at))
+            .map_err(|e| e.to_string())
+    });
+    if let Err(e) = recorded {
+        eprintln!("error: cannot record that run {run_id} did not start: {e}");
+    }
+    exit::BAD_INPUT
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {

@@ -119,12 +119,18 @@ pub fn status(run: &str, json: bool) -> i32 {
             Err(e) => return infra(json, &e.to_string()),
         };
         if json {
-            let mut v = serde_json::to_value(&detail).unwrap_or_default();
+            let mut v = match serde_json::to_value(&detail) {
+                Ok(v) => v,
+                Err(e) => return infra(json, &format!("cannot show run {}: {e}", summary.id)),
+            };
             if let Some(o) = v.as_object_mut() {
                 o.insert("summary".into(), summary_json(&detail.run));
                 o.insert("state".into(), detail.run.display_state().into());
                 o.remove("recipe_text");
             }
+            // A value that is not there (a run not ended yet, a step without an exit code) is
+            // left out, never printed as `null`.
+            drop_nulls(&mut v);
             println!("{v}");
             return exit::SUCCESS;
         }
@@ -341,5 +347,17 @@ pub fn terminate(run: &str, json: bool) -> i32 {
         }
         Err(TerminateError::NotFound(id)) => bad_input(json, &format!("there is no run `{id}`")),
         Err(e) => infra(json, &e.to_string()),
+    }
+}
+
+/// Removes every `null` member of the objects in `v`, recursively.
+fn drop_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.retain(|_, m| !m.is_null());
+            o.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }

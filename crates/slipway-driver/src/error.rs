@@ -21,6 +21,10 @@ pub enum ErrorKind {
     NotFound,
     /// The operation was stopped through its cancellation token.
     Cancelled,
+    /// The recipe itself is at fault although its script may have exited 0 (a malformed
+    /// `SLIPWAY_OUTPUT`, packages that are not there): a failure of the deployment, not of the
+    /// cloud, so the run exits 1.
+    Recipe,
     Other,
 }
 
@@ -33,6 +37,7 @@ impl ErrorKind {
             ErrorKind::Transient => "transient",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Recipe => "recipe",
             ErrorKind::Other => "other",
         }
     }
@@ -88,6 +93,10 @@ impl DriverError {
         Self::new(ErrorKind::Cancelled, message)
     }
 
+    pub fn recipe(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Recipe, message)
+    }
+
     pub fn other(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Other, message)
     }
@@ -119,6 +128,7 @@ mod tests {
             ErrorKind::Transient,
             ErrorKind::NotFound,
             ErrorKind::Cancelled,
+            ErrorKind::Recipe,
             ErrorKind::Other,
         ];
         let retryable: Vec<_> = kinds.into_iter().filter(|k| k.is_retryable()).collect();

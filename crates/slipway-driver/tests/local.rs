@@ -425,8 +425,10 @@ async fn a_failing_script_returns_its_exit_code() {
         )
         .await;
     let error = result.unwrap_err();
-    assert_eq!(error.kind, ErrorKind::Other);
+    // The recipe's fault, not the cloud's: the run fails as a deployment failure (exit 1).
+    assert_eq!(error.kind, ErrorKind::Recipe);
     assert!(error.message.contains("line 2"), "{error}");
+    assert!(error.message.contains("SLIPWAY_OUTPUT"), "{error}");
     fx.terminate(&instances).await;
 }
 
@@ -740,6 +742,7 @@ async fn the_packages_step_checks_but_never_installs() {
     ];
     let (result, lines) = fx.run_request(request).await;
     let error = result.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Recipe, "{error}");
     assert!(
         error
             .message
@@ -750,5 +753,64 @@ async fn the_packages_step_checks_but_never_installs() {
         lines[1],
         OutputLine::stderr("no-such-package-slipway-a: not installed")
     );
+    fx.terminate(&instances).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipes_get_a_clean_environment_not_the_users() {
+    // The test process has variables of its own (cargo sets CARGO_*; a developer's shell has
+    // AWS_* and the like): none of them may reach a recipe.
+    let ours: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    assert!(
+        ours.iter().any(|k| k.starts_with("CARGO")),
+        "the test needs a variable of its own process to look for: {ours:?}"
+    );
+    let fx = fixture();
+    let instances = fx.provision(&["app.1"]).await;
+    let app = &instances[0];
+    let (result, _) = fx
+        .run(
+            app,
+            "env -0 > env.bin\necho \"path=$PATH\" >> \"$SLIPWAY_OUTPUT\"\n",
+            &[("db_host", "h")],
+        )
+        .await;
+    let result = result.unwrap();
+    assert_eq!(result.exit_code, 0);
+    let text = fs::read(fx.sandbox(app).join("work/env.bin")).unwrap();
+    let names: Vec<String> = text
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            String::from_utf8_lossy(e)
+                .split('=')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // The shell itself may add PWD, SHLVL, OLDPWD and `_`.
+    let allowed = |n: &str| {
+        matches!(
+            n,
+            "PATH"
+                | "HOME"
+                | "LANG"
+                | "TERM"
+                | "USER"
+                | "SHELL"
+                | "db_host"
+                | "PWD"
+                | "SHLVL"
+                | "OLDPWD"
+                | "_"
+        ) || n.starts_with("SLIPWAY_")
+    };
+    let leaked: Vec<&String> = names.iter().filter(|n| !allowed(n)).collect();
+    assert!(leaked.is_empty(), "leaked into the recipe: {leaked:?}");
+    for base in ["PATH", "LANG", "TERM", "SHELL", "db_host", "SLIPWAY_OUTPUT"] {
+        assert!(names.iter().any(|n| n == base), "{base} missing: {names:?}");
+    }
+    assert!(!result.outputs["path"].is_empty());
     fx.terminate(&instances).await;
 }

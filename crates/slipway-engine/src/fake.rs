@@ -33,6 +33,10 @@ pub struct FakeDriver {
     pub batches: Mutex<Vec<usize>>,
     /// Instance name → errors its next provisioning attempts return, in order.
     pub provision_errors: Mutex<std::collections::HashMap<String, Vec<DriverError>>>,
+    /// (instance name, step) → the error that step returns instead of running.
+    pub step_errors: Mutex<std::collections::HashMap<(String, String), DriverError>>,
+    /// `terminate` panics (a driver bug), leaving everything running.
+    pub terminate_panics: std::sync::atomic::AtomicBool,
 }
 
 impl FakeDriver {
@@ -47,6 +51,8 @@ impl FakeDriver {
             started: Mutex::new(Vec::new()),
             batches: Mutex::new(Vec::new()),
             provision_errors: Mutex::new(Default::default()),
+            step_errors: Mutex::new(Default::default()),
+            terminate_panics: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -109,6 +115,14 @@ impl Driver for FakeDriver {
             req.step.clone(),
             req.env.clone(),
         ));
+        let injected = self
+            .step_errors
+            .lock()
+            .unwrap()
+            .remove(&(req.instance.name.clone(), req.step.clone()));
+        if let Some(e) = injected {
+            return Err(e);
+        }
         let d = (self.durations)(&req.instance.name, &req.step);
         if !d.is_zero() {
             tokio::select! {
@@ -145,6 +159,12 @@ impl Driver for FakeDriver {
         _: &Path,
         instances: &[Provisioned],
     ) -> Result<(), DriverError> {
+        if self
+            .terminate_panics
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            panic!("the fake driver's terminate panics, as asked");
+        }
         let mut live = self.live.lock().unwrap();
         for i in instances {
             live.remove(&i.resource_id);

@@ -12,6 +12,8 @@
 
 pub mod clock;
 pub mod events;
+/// Test support (engine tests and benchmarks), not public API: behind the `fake` feature.
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod mask;
 mod resolve;

@@ -386,15 +386,17 @@ impl Run<'_> {
                 steps.iter().map(|(n, k)| (n.as_str(), *k)).collect();
             s.add_steps(&l.run_id, &refs)
         });
+        // Committed before announced: a start that failed to be recorded is never announced
+        // as started (the run ends with the store's error instead).
+        if !ok {
+            return;
+        }
         self.announce(Event::RunStarted {
             run_id: l.run_id.clone(),
             name: l.recipe.name.clone(),
             instances: self.plan.instances.iter().map(|i| i.name.clone()).collect(),
             at,
         });
-        if !ok {
-            return;
-        }
 
         // Secrets: `--set` values of secret inputs and generated values are masked from here on.
         for (nname, node) in &l.recipe.deployment.nodes {
@@ -895,6 +897,7 @@ impl Run<'_> {
         let (i, kind) = (self.plan.steps[sid].instance, self.plan.steps[sid].kind);
         match result {
             Ok(r) if r.exit_code == 0 => {
+                self.warn_undeclared_outputs(i, kind, &r.outputs);
                 if !r.outputs.is_empty() {
                     let (id, at) = (self.run_id().to_string(), self.now());
                     let name = self.plan.instances[i].name.clone();
@@ -945,19 +948,60 @@ impl Run<'_> {
             }
             Err(e) => {
                 self.finish_step(sid, StepState::Failed, None);
-                let reason = format!(
-                    "{} failed ({}): {}",
-                    kind.as_str(),
-                    e.kind.as_str(),
-                    e.message
-                );
+                // The recipe's own fault (a malformed `SLIPWAY_OUTPUT`, missing packages) is a
+                // failure of the deployment; anything else is the cloud's.
+                let (failure, reason) = if e.kind == ErrorKind::Recipe {
+                    (FailureKind::Recipe, e.message.clone())
+                } else {
+                    (
+                        FailureKind::Infrastructure,
+                        format!(
+                            "{} failed ({}): {}",
+                            kind.as_str(),
+                            e.kind.as_str(),
+                            e.message
+                        ),
+                    )
+                };
                 self.fail_instance(i, kind, &reason);
                 self.fail(
-                    FailureKind::Infrastructure,
+                    failure,
                     format!("{}: {reason}", self.plan.instances[i].name),
                 );
             }
         }
+    }
+
+    /// An output the component does not declare is kept, but a typo in `SLIPWAY_OUTPUT` would
+    /// otherwise fail silently downstream: the run's log says so, naming what is declared.
+    fn warn_undeclared_outputs(
+        &mut self,
+        i: usize,
+        kind: StepKind,
+        outputs: &IndexMap<String, String>,
+    ) {
+        let recipe = &self.l.recipe;
+        let component_name = &recipe.deployment.nodes[&self.plan.instances[i].node].component;
+        let Some(component) = recipe.components.get(component_name) else {
+            return;
+        };
+        let undeclared: Vec<&str> = outputs
+            .keys()
+            .filter(|k| !component.outputs.contains_key(k.as_str()))
+            .map(String::as_str)
+            .collect();
+        if undeclared.is_empty() {
+            return;
+        }
+        let declared: Vec<&str> = component.outputs.keys().map(String::as_str).collect();
+        let line = format!(
+            "warning: the {} recipe set output{} {} that component `{component_name}` does not declare (declared: {}); stored anyway",
+            kind.as_str(),
+            if undeclared.len() == 1 { "" } else { "s" },
+            undeclared.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            if declared.is_empty() { "none".to_string() } else { declared.join(", ") },
+        );
+        self.system_log(Some(i), Some(kind), line);
     }
 
     /// After a failure: the reporting recipe of every instance whose deployment ran.

@@ -41,12 +41,14 @@ pub(crate) async fn teardown(
         };
         let live: Vec<&TeardownTarget> =
             targets.iter().filter(|t| t.provisioned.is_some()).collect();
-        set_states(
+        if let Err(e) = set_states(
             ctx,
             run_id,
             live.iter().map(|t| t.name.as_str()),
             InstanceState::Terminating,
-        );
+        ) {
+            errors.push(e);
+        }
         let handles: Vec<Provisioned> = live.iter().filter_map(|t| t.provisioned.clone()).collect();
         let batches = driver.concurrency().clamp(1, handles.len().max(1));
         let size = handles.len().div_ceil(batches).max(1);
@@ -59,21 +61,31 @@ pub(crate) async fn teardown(
         .await;
         let mut failed = false;
         for r in results {
-            if let Err(e) = r {
-                failed = true;
-                errors.push(format!("{cloud}: {}", e.message));
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    failed = true;
+                    errors.push(format!("{cloud}: {}", e.message));
+                }
+                // A driver that panicked terminated nothing we can vouch for.
+                Err(panic) => {
+                    failed = true;
+                    errors.push(format!("{cloud}: terminate failed: {panic}"));
+                }
             }
         }
         // Instances never provisioned have nothing to stop.
         let done = targets
             .iter()
             .filter(|t| !failed || t.provisioned.is_none());
-        set_states(
+        if let Err(e) = set_states(
             ctx,
             run_id,
             done.map(|t| t.name.as_str()),
             InstanceState::Terminated,
-        );
+        ) {
+            errors.push(e);
+        }
         // The sweep: anything still tagged with the run (for example a resource whose creation
         // was never recorded because the process died right then).
         match driver.list_tagged(run_id, run_dir).await {
@@ -98,10 +110,21 @@ pub(crate) async fn teardown(
                         }
                     })
                     .collect();
-                if let Err(e) = driver.terminate(run_id, run_dir, &orphans).await {
+                let swept = {
+                    let (driver, run_id, run_dir) =
+                        (driver.clone(), run_id.to_string(), run_dir.to_path_buf());
+                    tokio::spawn(async move { driver.terminate(&run_id, &run_dir, &orphans).await })
+                        .await
+                        .unwrap_or_else(|panic| {
+                            Err(slipway_driver::DriverError::other(format!(
+                                "terminate failed: {panic}"
+                            )))
+                        })
+                };
+                if let Err(e) = swept {
                     errors.push(format!(
                         "{cloud}: sweeping {} leftover resource(s): {}",
-                        orphans.len(),
+                        left.len(),
                         e.message
                     ));
                 } else if let Ok(still) = driver.list_tagged(run_id, run_dir).await {
@@ -124,52 +147,50 @@ pub(crate) async fn teardown(
     }
 }
 
+/// Runs the futures at once; each result, or the task's failure (a panic) in its place.
 async fn futures_join<F: std::future::Future + Send + 'static>(
     futs: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+) -> Vec<Result<F::Output, tokio::task::JoinError>>
 where
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
     let mut out = Vec::with_capacity(handles.len());
     for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
+        out.push(h.await);
     }
     out
 }
 
-/// Instances change state in one transaction; the events follow the commit.
+/// Instances change state in one transaction; the events follow the commit. A store failure is
+/// returned (and nothing announced), never dropped.
 fn set_states<'a>(
     ctx: &Context,
     run_id: &str,
     instances: impl Iterator<Item = &'a str>,
     state: InstanceState,
-) {
+) -> Result<(), String> {
     let names: Vec<&str> = instances.collect();
     if names.is_empty() {
-        return;
+        return Ok(());
     }
     let at = ctx.clock.now_ms();
     let changes: Vec<(&str, InstanceState)> = names.iter().map(|n| (*n, state)).collect();
-    let ok = ctx
-        .store
+    ctx.store
         .lock()
         .expect("store lock")
         .set_instance_states(run_id, &changes, at)
-        .is_ok();
-    if ok {
-        for name in names {
-            ctx.hooks.on_event(&Event::InstanceState {
-                run_id: run_id.to_string(),
-                instance: name.to_string(),
-                state,
-                detail: None,
-                at,
-            });
-        }
+        .map_err(|e| format!("the run store failed: {e}"))?;
+    for name in names {
+        ctx.hooks.on_event(&Event::InstanceState {
+            run_id: run_id.to_string(),
+            instance: name.to_string(),
+            state,
+            detail: None,
+            at,
+        });
     }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -213,24 +234,30 @@ pub async fn terminate_run(
         .map_err(|e| TerminateError::Store(e.to_string()))?
         .ok_or_else(|| TerminateError::NotFound(run_id.to_string()))?;
     let state = detail.run.state;
-    let change = |s: RunState, detail: Option<&str>| {
+    // Store failures are collected, never dropped: the caller hears of the first one.
+    let mut store_errors: Vec<String> = Vec::new();
+    let change = |s: RunState, detail: Option<&str>, errors: &mut Vec<String>| {
         let at = ctx.clock.now_ms();
-        let ok = ctx
+        let result = ctx
             .store
             .lock()
             .expect("store lock")
-            .set_run_state(run_id, s, at, detail)
-            .is_ok();
-        if ok {
-            ctx.hooks.on_event(&Event::RunState {
+            .set_run_state(run_id, s, at, detail);
+        match result {
+            Ok(()) => ctx.hooks.on_event(&Event::RunState {
                 run_id: run_id.to_string(),
                 state: s,
                 at,
-            });
+            }),
+            Err(e) => errors.push(e.to_string()),
         }
     };
     if !state.is_final() {
-        change(RunState::Finalizing, Some("terminate requested"));
+        change(
+            RunState::Finalizing,
+            Some("terminate requested"),
+            &mut store_errors,
+        );
         // Steps an interrupted process left running or pending will never finish now.
         let at = ctx.clock.now_ms();
         let mut store = ctx.store.lock().expect("store lock");
@@ -240,7 +267,9 @@ pub async fn terminate_run(
                 StepState::Pending => StepState::Skipped,
                 _ => continue,
             };
-            let _ = store.set_step_state(run_id, &s.instance, s.kind, end, at, None);
+            if let Err(e) = store.set_step_state(run_id, &s.instance, s.kind, end, at, None) {
+                store_errors.push(e.to_string());
+            }
         }
     }
     let targets = detail
@@ -286,19 +315,25 @@ pub async fn terminate_run(
         } else {
             "terminated by the user"
         };
-        change(end, Some(note));
+        change(end, Some(note), &mut store_errors);
         let at = ctx.clock.now_ms();
         let code = if end == RunState::Done {
             0
         } else {
             crate::exit::CANCELLED
         };
-        let _ = ctx.store.lock().expect("store lock").finish_run(
+        if let Err(e) = ctx.store.lock().expect("store lock").finish_run(
             run_id,
             code,
             result.as_ref().err().map(String::as_str),
             at,
-        );
+        ) {
+            store_errors.push(e.to_string());
+        }
     }
-    result.map(|()| end).map_err(TerminateError::Cloud)
+    result.map_err(TerminateError::Cloud)?;
+    match store_errors.into_iter().next() {
+        Some(e) => Err(TerminateError::Store(format!("the run store failed: {e}"))),
+        None => Ok(end),
+    }
 }

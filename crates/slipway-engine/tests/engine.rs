@@ -419,3 +419,173 @@ async fn a_provisioning_failure_is_an_infrastructure_error_and_nothing_is_left()
     assert_eq!(end, RunState::Aborted, "a final state stays as it was");
     assert!(e.fake.live.lock().unwrap().is_empty());
 }
+
+/// Makes the run's database refuse a write, as a full disk or a broken file would.
+fn inject_store_failure(e: &Env, trigger: &str) {
+    let path = e.ctx.store.lock().unwrap().path().to_path_buf();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(trigger).unwrap();
+}
+
+fn log_lines(e: &Env) -> Vec<String> {
+    e.ctx
+        .store
+        .lock()
+        .unwrap()
+        .logs("r1", None, 0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_that_cannot_be_recorded_is_never_announced() {
+    let e = env(FakeDriver::instant());
+    inject_store_failure(
+        &e,
+        "CREATE TRIGGER refuse BEFORE INSERT ON instances
+         BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END;",
+    );
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, None, vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3, "{:?}", out.error);
+    assert!(
+        out.error.as_deref().unwrap().contains("disk full"),
+        "{out:?}"
+    );
+    let events = e.events.0.lock().unwrap();
+    assert!(
+        !events
+            .iter()
+            .any(|ev| matches!(ev, Event::RunStarted { .. })),
+        "announced a start that was never committed: {events:?}"
+    );
+    assert!(e.fake.started.lock().unwrap().is_empty());
+    assert!(e.fake.live.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminate_that_panics_is_a_failure_and_nothing_is_marked_terminated() {
+    let fake = FakeDriver::instant();
+    fake.terminate_panics
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3, "{:?}", out.error);
+    assert!(
+        out.error.as_deref().unwrap().contains("terminate failed"),
+        "{out:?}"
+    );
+    assert_eq!(e.fake.live.lock().unwrap().len(), 4, "nothing was stopped");
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    assert!(
+        detail
+            .instances
+            .iter()
+            .all(|i| i.state != InstanceState::Terminated),
+        "{:?}",
+        detail.instances
+    );
+    // Once the driver works again, terminate finishes the job.
+    e.fake
+        .terminate_panics
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    terminate_run(&e.ctx, "r1", &e.run_dir).await.unwrap();
+    assert!(e.fake.live.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_errors_during_teardown_are_reported_not_dropped() {
+    let e = env(FakeDriver::instant());
+    inject_store_failure(
+        &e,
+        "CREATE TRIGGER refuse BEFORE UPDATE OF state ON instances
+         WHEN NEW.state = 'terminated'
+         BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END;",
+    );
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3, "{:?}", out.error);
+    assert!(
+        out.error.as_deref().unwrap().contains("disk full"),
+        "{out:?}"
+    );
+    let events = e.events.0.lock().unwrap();
+    assert!(
+        !events.iter().any(|ev| matches!(
+            ev,
+            Event::InstanceState {
+                state: InstanceState::Terminated,
+                ..
+            }
+        )),
+        "announced a state that was never committed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipe_fault_reported_by_the_driver_is_a_deployment_failure() {
+    let fake = FakeDriver::instant();
+    fake.step_errors.lock().unwrap().insert(
+        ("test.1".into(), "deployment".into()),
+        slipway_driver::DriverError::recipe(
+            "the deployment recipe on test.1 wrote a malformed SLIPWAY_OUTPUT: line 2: `oops`",
+        ),
+    );
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 1, "{:?}", out.error);
+    assert_eq!(out.state, RunState::Aborted);
+    assert!(out.error.as_deref().unwrap().contains("line 2"), "{out:?}");
+    assert!(e.fake.live.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undeclared_output_is_stored_with_a_warning_naming_the_declared_ones() {
+    let e = env(FakeDriver::instant());
+    let text = THREE_TIER.replace(
+        "output port=5432",
+        "output port=5432\n        output prot=5432",
+    );
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, &text, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    let warning = log_lines(&e)
+        .into_iter()
+        .find(|l| l.starts_with("warning") && l.contains("`prot`"))
+        .expect("a warning about the undeclared output");
+    assert!(warning.contains("component `db`"), "{warning}");
+    assert!(warning.contains("declared: port"), "{warning}");
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    assert!(detail
+        .params
+        .iter()
+        .any(|p| p.instance == "db.1" && p.name == "prot" && p.value == "5432"));
+    // Declared outputs draw no warning.
+    assert!(!log_lines(&e)
+        .iter()
+        .any(|l| l.starts_with("warning") && l.contains("`port`")));
+}

@@ -263,6 +263,32 @@ fn interpreter(script: &str, script_path: &Path) -> (OsString, Vec<OsString>) {
     ("/bin/sh".into(), vec!["-e".into(), script_path.into()])
 }
 
+/// The base environment of every step on `local` (documented in docs/recipe-format.md): `PATH`,
+/// `HOME`, `LANG`, `TERM`, `USER` and `SHELL`, from this process where set, else a default.
+/// Nothing else of the user's environment is passed on.
+pub(crate) fn base_env() -> Vec<(&'static str, OsString)> {
+    let defaults: [(&str, &str); 6] = [
+        (
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+        ),
+        ("HOME", "/"),
+        ("LANG", "C.UTF-8"),
+        ("TERM", "dumb"),
+        ("USER", ""),
+        ("SHELL", "/bin/sh"),
+    ];
+    defaults
+        .into_iter()
+        .filter_map(|(name, default)| {
+            let value = std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .or_else(|| (!default.is_empty()).then(|| default.into()))?;
+            Some((name, value))
+        })
+        .collect()
+}
+
 /// Whether a package is on this machine: installed for dpkg, or a command on the PATH.
 async fn package_available(package: &str) -> bool {
     // apt syntax may pin a version (`curl=7.88.1-10`) or a release (`curl/bookworm`).
@@ -409,8 +435,8 @@ impl Driver for LocalDriver {
                 let _ = lines.send(line).await;
             }
             if !missing.is_empty() {
-                return Err(DriverError::other(format!(
-                    "missing on this machine: {}. The local driver never installs packages: \
+                return Err(DriverError::recipe(format!(
+                    "packages missing on this machine: {}. The local driver never installs packages: \
                      install them yourself, or run this node on another cloud",
                     missing.join(", ")
                 )));
@@ -433,6 +459,10 @@ impl Driver for LocalDriver {
         command
             .args(args)
             .current_dir(dir.join("work"))
+            // A clean environment, as on a remote machine: the user's own variables (cloud
+            // credentials in `AWS_*`, agent sockets, …) never reach a recipe.
+            .env_clear()
+            .envs(base_env())
             .envs(req.env.iter().map(|(k, v)| (k, v)))
             .env("SLIPWAY_OUTPUT", &output_path)
             .env("SLIPWAY_REPORT_DIR", dir.join("report"))
@@ -451,8 +481,8 @@ impl Driver for LocalDriver {
                 exit_code,
                 outputs: Default::default(),
             }),
-            Err(e) => Err(DriverError::other(format!(
-                "{} on {name} wrote a bad SLIPWAY_OUTPUT: {e}",
+            Err(e) => Err(DriverError::recipe(format!(
+                "the {} recipe on {name} wrote a malformed SLIPWAY_OUTPUT: {e}",
                 req.step
             ))),
         }
