@@ -3,13 +3,14 @@
 //! infrastructure error, 130 cancelled.
 
 mod clouds_cmd;
-mod exit;
+mod common;
 mod hooks;
 mod library_cmd;
 mod load;
 mod plan_cmd;
 mod run_cmd;
 mod runs_cmd;
+mod secret_cmd;
 mod validate_cmd;
 
 use std::path::PathBuf;
@@ -137,6 +138,11 @@ enum Command {
         #[command(subcommand)]
         command: CloudsCommand,
     },
+    /// A cloud's secret settings, kept in the OS keychain only
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Stop a run and terminate every instance it created (also after a crash)
     Terminate {
         /// A run id, a unique prefix of one, or `last`
@@ -164,7 +170,7 @@ enum CloudsCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Remove a configured cloud
+    /// Remove a configured cloud and its keychain entries (refused while a run still uses it)
     Remove {
         name: String,
         #[command(flatten)]
@@ -173,6 +179,26 @@ enum CloudsCommand {
     /// Check a cloud's settings and credentials without creating anything (exit 3 on failure)
     Test {
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Store a secret setting: reads the value from standard input (not echoed on a terminal),
+    /// e.g. `slipway secret set aws secret_access_key < key.txt`
+    Set {
+        cloud: String,
+        /// A secret setting of the cloud's kind, such as `private_key` or `secret_access_key`
+        key: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Delete a secret setting from the keychain
+    Remove {
+        cloud: String,
+        key: String,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -241,6 +267,12 @@ fn main() -> ExitCode {
             } => clouds_cmd::add(&name, &kind, &settings, output.json),
             CloudsCommand::Remove { name, output } => clouds_cmd::remove(&name, output.json),
             CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
+        },
+        Command::Secret { command } => match command {
+            SecretCommand::Set { cloud, key, output } => secret_cmd::set(&cloud, &key, output.json),
+            SecretCommand::Remove { cloud, key, output } => {
+                secret_cmd::remove(&cloud, &key, output.json)
+            }
         },
         Command::Import { file, output } => library_cmd::import(&file, output.json),
         Command::Export {

@@ -5,9 +5,9 @@ use std::path::Path;
 use slipway_plan::Plan;
 use slipway_recipe::Recipe;
 
-use crate::exit;
 use crate::load::{load, options, plural};
 use crate::PlacementArgs;
+use slipway_engine::exit;
 
 pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
     let mut opts = match options(placement) {
@@ -18,7 +18,10 @@ pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
         }
     };
     // Configured clouds are known by name; without a readable store, only driver kinds are.
-    if let Ok(clouds) = crate::clouds_cmd::known_clouds(&slipway_store::data_dir()) {
+    if let Ok(clouds) = crate::common::open_store(&slipway_store::data_dir())
+        .map_err(slipway_clouds::CloudError::Infrastructure)
+        .and_then(|s| slipway_clouds::known_clouds(&s))
+    {
         opts.clouds = Some(clouds.into_iter().collect());
     }
     let loaded = match load(file, &opts) {
