@@ -48,7 +48,7 @@ pub fn engine_context(store: Store, drivers: Drivers, json: bool) -> Context {
 pub fn cloud_error(json: bool, e: &CloudError) -> i32 {
     match e {
         CloudError::BadInput(m) => bad_input(json, m),
-        CloudError::Infrastructure(m) => infra(json, m),
+        CloudError::Infrastructure(m) | CloudError::KeychainUnavailable(m) => infra(json, m),
     }
 }
 

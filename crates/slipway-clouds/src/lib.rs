@@ -35,12 +35,16 @@ pub enum CloudError {
     /// A kind this build cannot run, an unreadable store, or a keychain that does not answer:
     /// an infrastructure error (exit 3).
     Infrastructure(String),
+    /// No keychain answered, or it is locked (exit 3); the message says how to fix it.
+    KeychainUnavailable(String),
 }
 
 impl CloudError {
     pub fn message(&self) -> &str {
         match self {
-            CloudError::BadInput(m) | CloudError::Infrastructure(m) => m,
+            CloudError::BadInput(m)
+            | CloudError::Infrastructure(m)
+            | CloudError::KeychainUnavailable(m) => m,
         }
     }
 }
@@ -53,7 +57,10 @@ impl std::fmt::Display for CloudError {
 
 impl From<SecretError> for CloudError {
     fn from(e: SecretError) -> Self {
-        CloudError::Infrastructure(e.to_string())
+        match e {
+            SecretError::Unavailable(m) => CloudError::KeychainUnavailable(m),
+            SecretError::Failed(m) => CloudError::Infrastructure(m),
+        }
     }
 }
 
@@ -317,6 +324,61 @@ pub fn drivers_for<'a>(
     Ok(drivers)
 }
 
+/// The keychain entries of the data directory `store` lives in.
+pub fn keychain_of(store: &Store) -> Keychain {
+    Keychain::for_home(store.path().parent().unwrap_or(std::path::Path::new(".")))
+}
+
+/// What "test connection" found: `ok`, or the driver's exact error.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+pub struct CloudTest {
+    pub cloud: String,
+    pub ok: bool,
+    /// The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
+    /// could be built.
+    pub kind: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Checks a cloud's settings and credentials without creating anything. A cloud that is not
+/// configured is an error; every other failure is the test's answer.
+pub fn test_cloud(
+    store: &Store,
+    keychain: &Keychain,
+    cloud: &str,
+) -> Result<CloudTest, CloudError> {
+    let driver = match drivers_for(store, keychain, [cloud]) {
+        Ok(mut d) => d.remove(cloud).expect("the driver asked for"),
+        Err(CloudError::Infrastructure(m) | CloudError::KeychainUnavailable(m)) => {
+            return Ok(CloudTest {
+                cloud: cloud.to_string(),
+                ok: false,
+                kind: Some("unavailable".into()),
+                message: Some(m),
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(infra)?;
+    Ok(match runtime.block_on(driver.check()) {
+        Ok(()) => CloudTest {
+            cloud: cloud.to_string(),
+            ok: true,
+            kind: None,
+            message: None,
+        },
+        Err(e) => CloudTest {
+            cloud: cloud.to_string(),
+            ok: false,
+            kind: Some(e.kind.as_str().to_string()),
+            message: Some(e.message),
+        },
+    })
+}
+
 /// The TypeScript declarations of the types above, for `ui/src/bindings/clouds.ts`.
 pub fn typescript_bindings() -> String {
     let mut file = slipway_recipe::typescript::BindingsFile::new();
@@ -325,6 +387,7 @@ pub fn typescript_bindings() -> String {
     file.add::<SecretState>();
     file.add::<SecretView>();
     file.add::<CloudView>();
+    file.add::<CloudTest>();
     file.render(
         "// Generated from the Rust types of crates/slipway-clouds by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-clouds --test generated` instead.",
         &[],

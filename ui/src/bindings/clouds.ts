@@ -22,3 +22,10 @@ runnable: boolean, settings: Record<string, unknown>,
  * Every secret setting of the kind, in declaration order.
  */
 secrets: Array<SecretView>, };
+
+export type CloudTest = { cloud: string, ok: boolean, 
+/**
+ * The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
+ * could be built.
+ */
+kind: string | null, message: string | null, };
