@@ -13,6 +13,7 @@ import { Inspector } from "./components/Inspector";
 import { ProblemsPanel } from "./components/ProblemsPanel";
 import { BannerBar, ToastHost } from "./components/Notices";
 import { SaveDialog, ShortcutsDialog } from "./components/Dialogs";
+import { CloudsPage } from "./components/CloudsPage";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -23,6 +24,7 @@ function isTyping(target: EventTarget | null): boolean {
 export function App() {
   const theme = useDesigner(resolvedTheme);
   const [dialog, setDialog] = useState<"save" | "shortcuts" | null>(null);
+  const [page, setPage] = useState<"designer" | "clouds">("designer");
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -81,7 +83,7 @@ export function App() {
   return (
     <ReactFlowProvider>
       <div className="sw-app">
-        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} />
+        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onClouds={() => setPage("clouds")} />
         <Library />
         <main className="sw-main">
           <BannerBar />
@@ -90,6 +92,7 @@ export function App() {
         </main>
         <Inspector />
         <ToastHost />
+        {page === "clouds" ? <CloudsPage onClose={() => setPage("designer")} /> : null}
         {dialog === "save" ? <SaveDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "shortcuts" ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
       </div>
