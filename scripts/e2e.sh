@@ -21,7 +21,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # with an unlocked gnome-keyring (scripts/test-all.sh has started one already).
 if [ -z "${SLIPWAY_IN_KEYRING_SESSION:-}" ]; then
   export SLIPWAY_IN_KEYRING_SESSION=1
-  exec dbus-run-session -- sh -c 'echo slipway-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$0"
+  exec dbus-run-session -- sh -c 'echo slipway-test | XDG_DATA_HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$PWD/scripts/e2e.sh"
 fi
 export SLIPWAY_REQUIRE_KEYCHAIN=1
 

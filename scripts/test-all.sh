@@ -15,7 +15,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # skip when no keychain answers; SLIPWAY_REQUIRE_KEYCHAIN=1 turns that skip into a failure.
 if [ -z "${SLIPWAY_IN_KEYRING_SESSION:-}" ]; then
   export SLIPWAY_IN_KEYRING_SESSION=1
-  exec dbus-run-session -- sh -c 'echo slipway-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$0"
+  exec dbus-run-session -- sh -c 'echo slipway-test | XDG_DATA_HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$PWD/scripts/test-all.sh"
 fi
 export SLIPWAY_REQUIRE_KEYCHAIN=1
 

@@ -359,11 +359,21 @@ pub fn test_cloud(
         }
         Err(e) => return Err(e),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(infra)?;
-    Ok(match runtime.block_on(driver.check()) {
+    // On a thread of its own: the caller may itself be inside an async runtime (the desktop
+    // shell's), where starting and blocking on another one panics.
+    let checked = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(infra)?;
+                Ok::<_, CloudError>(runtime.block_on(driver.check()))
+            })
+            .join()
+            .map_err(|_| infra("the cloud's check panicked"))
+    })??;
+    Ok(match checked {
         Ok(()) => CloudTest {
             cloud: cloud.to_string(),
             ok: true,
