@@ -16,7 +16,7 @@ mod validate_cmd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 // Reading large recipes is allocation-heavy; mimalloc makes it markedly faster (see the scale bench).
 #[global_allocator]
@@ -224,8 +224,45 @@ pub struct PlacementArgs {
     pub set: Vec<String>,
 }
 
+/// `clouds add --help` lists every kind's settings, from the one declaration.
+fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings of each kind (secrets are set with `slipway secret set CLOUD KEY`):\n",
+    );
+    for kind in slipway_clouds::KINDS {
+        out.push_str(&format!("  {}:", kind.name));
+        if kind.settings.is_empty() {
+            out.push_str(" none\n");
+            continue;
+        }
+        out.push('\n');
+        for s in kind.settings {
+            let mut notes = Vec::new();
+            if s.required {
+                notes.push("required".to_string());
+            }
+            if s.secret {
+                notes.push("secret".to_string());
+            }
+            if let Some(d) = s.default {
+                notes.push(format!("default {d}"));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
+            out.push_str(&format!("    {}{notes}: {}\n", s.name, s.description));
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command().mut_subcommand("clouds", |c| {
+        c.mut_subcommand("add", |a| a.after_help(settings_help()))
+    });
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let code = match cli.command {
         Command::Validate { file, output } => validate_cmd::run(&file, output.json),
         Command::Plan {

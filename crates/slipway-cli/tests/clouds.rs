@@ -420,3 +420,15 @@ fn without_a_keychain_secret_set_exits_3_and_says_what_to_start() {
     assert_eq!(code(&out), Some(3));
     assert_eq!(configured(home.path()).len(), 1);
 }
+
+#[test]
+fn clouds_add_help_lists_every_kinds_settings() {
+    let home = tempfile::tempdir().unwrap();
+    let out = slipway_in(home.path(), &["clouds", "add", "--help"]);
+    assert_eq!(code(&out), Some(0));
+    let help = text(&out.stdout);
+    assert!(help.contains("  local: none"), "{help}");
+    assert!(help.contains("hosts (required):"), "{help}");
+    assert!(help.contains("secret_access_key (secret):"), "{help}");
+    assert!(help.contains("known_hosts (default pin):"), "{help}");
+}
