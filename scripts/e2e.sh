@@ -7,6 +7,7 @@
 #   librsvg2-dev libxdo-dev    (to build the Tauri app)
 #   webkit2gtk-driver          (WebKitWebDriver, which tauri-driver drives)
 #   xvfb xauth                 (xvfb-run: an X display without a screen)
+#   dbus gnome-keyring         (a Secret Service for the Clouds page's secrets)
 # plus Node.js >= 20 with npm, and Rust (cargo).
 #
 # Options: UPDATE_EXPECT=1 also refreshes assets/screenshots/desktop.png.
@@ -15,6 +16,14 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The Clouds page stores secrets in a real Secret Service: run inside a private D-Bus session
+# with an unlocked gnome-keyring (scripts/test-all.sh has started one already).
+if [ -z "${SLIPWAY_IN_KEYRING_SESSION:-}" ]; then
+  export SLIPWAY_IN_KEYRING_SESSION=1
+  exec dbus-run-session -- sh -c 'echo slipway-test | XDG_DATA_HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$PWD/scripts/e2e.sh"
+fi
+export SLIPWAY_REQUIRE_KEYCHAIN=1
 
 for tool in xvfb-run WebKitWebDriver npm cargo; do
   command -v "$tool" >/dev/null 2>&1 || {

@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential pkg-config curl ca-certificates git python3
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
+  libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -95,6 +95,11 @@ struct App {
 /// Starts the app on a fresh data directory with `args` on its command line, and waits for the
 /// designer to show its library.
 async fn start(args: &[String]) -> App {
+    start_with_env(args, &[]).await
+}
+
+/// The app with extra environment (for the driver, WebKitWebDriver and the app alike).
+async fn start_with_env(args: &[String], env: &[(&str, &str)]) -> App {
     let serial = SERIAL.lock().await;
     let home = tempfile::tempdir().unwrap();
     let (port, native_port) = (free_port(), free_port());
@@ -105,6 +110,7 @@ async fn start(args: &[String]) -> App {
             .args(["--port", &port.to_string()])
             .args(["--native-port", &native_port.to_string()])
             .env("SLIPWAY_HOME", home.path().join("data"))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -409,6 +415,36 @@ impl App {
         text.await.as_str().unwrap_or_default().trim().to_string()
     }
 
+    /// Waits until the text of `css` contains `needle`.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let e = self.wait(css).await;
+            let text = self
+                .js(
+                    "return arguments[0].textContent",
+                    vec![serde_json::to_value(&e).unwrap()],
+                )
+                .await;
+            let text = text.as_str().unwrap_or_default().to_string();
+            if text.contains(needle) {
+                return text;
+            }
+            if Instant::now() >= deadline {
+                let shot = self.failure_screenshot().await;
+                panic!("{css} never said {needle:?}; it says {text:?} (screenshot: {shot})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.wait(css).await;
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+    }
+
     async fn library(&self) -> Value {
         self.invoke("library_list", json!({})).await
     }
@@ -647,5 +683,125 @@ async fn a_file_named_on_the_command_line_opens_at_start() {
     app.wait(&tid("library-item-deployment-greeting")).await;
     let name = app.text(&tid("toolbar-document")).await;
     assert!(name.contains("greeting"), "{name}");
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
+    if !enabled() {
+        return;
+    }
+    let app = start(&[]).await;
+    app.click(&tid("btn-clouds")).await;
+    app.wait(&tid("cloud-row-local")).await;
+    // The keychain answers here (scripts/e2e.sh runs an unlocked gnome-keyring).
+    assert!(!app.exists(&tid("keychain-banner")).await);
+    app.click(&tid("cloud-add")).await;
+    // The form comes from the declaration of the first remote kind, `ssh`.
+    app.wait(&tid("cloud-field-hosts")).await;
+    app.wait(&tid("cloud-field-known_hosts")).await;
+    app.type_into(&tid("cloud-form-name"), "lab").await;
+    app.type_into(&tid("cloud-field-hosts"), "root@10.0.0.5:2222,10.0.0.6")
+        .await;
+    let canary = "canary-e2e-7a41";
+    app.type_into(&tid("cloud-field-private_key"), canary).await;
+    app.click(&tid("cloud-form-save")).await;
+    app.wait_gone(&tid("cloud-form")).await;
+    app.wait_text(&tid("cloud-secret-lab-private_key"), "stored in keychain")
+        .await;
+    assert!(app
+        .text(&tid("cloud-row-lab"))
+        .await
+        .contains("hosts=root@10.0.0.5:2222,10.0.0.6"));
+    // Test connection shows the exact error of this build.
+    app.click(&tid("cloud-test-lab")).await;
+    let said = app
+        .wait_text(&tid("cloud-test-result-lab"), "cannot run `ssh` clouds yet")
+        .await;
+    assert!(!said.contains(canary));
+    app.click(&tid("cloud-test-local")).await;
+    app.wait_text(&tid("cloud-test-result-local"), "Connection OK")
+        .await;
+    // A bad value is refused with the declaration's message, and nothing changes.
+    app.click(&tid("cloud-edit-lab")).await;
+    app.type_into(&tid("cloud-field-known_hosts"), "never")
+        .await;
+    app.click(&tid("cloud-form-save")).await;
+    app.wait_text(
+        &tid("cloud-form-error"),
+        "`never` is not one of pin, strict",
+    )
+    .await;
+    let listing = app.invoke("clouds_list", json!({})).await;
+    assert_eq!(
+        listing["clouds"][1]["settings"],
+        json!({"hosts": "root@10.0.0.5:2222,10.0.0.6"})
+    );
+    assert_eq!(
+        listing["clouds"][1]["secrets"][0]["state"],
+        "stored_in_keychain"
+    );
+    // The secret is in none of the app's files.
+    let mut stack = vec![app.home.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                assert!(
+                    !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                    "the secret is in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    app.click(&tid("cloud-test-lab")).await;
+    app.wait_text(&tid("cloud-test-result-lab"), "cannot run")
+        .await;
+
+    // The picture of the page, for people (refreshed with UPDATE_EXPECT=1).
+    let png = app.client.screenshot().await.unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let out = if std::env::var_os("UPDATE_EXPECT").is_some() {
+        repo().join("assets/screenshots/clouds.png")
+    } else {
+        repo().join("target/e2e/clouds.png")
+    };
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, png).unwrap();
+    eprintln!("screenshot: {}", out.display());
+    // Removing the cloud removes its keychain entry too (the keychain is shared by the machine).
+    app.invoke("cloud_remove", json!({"name": "lab"})).await;
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keychain_the_clouds_page_says_so_and_stores_no_secret() {
+    if !enabled() {
+        return;
+    }
+    let app = start_with_env(
+        &[],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")],
+    )
+    .await;
+    app.click(&tid("btn-clouds")).await;
+    app.wait_text(&tid("keychain-banner"), "No keychain available")
+        .await;
+    app.wait_text(&tid("keychain-banner"), "gnome-keyring-daemon")
+        .await;
+    app.click(&tid("cloud-add")).await;
+    app.type_into(&tid("cloud-form-name"), "lab").await;
+    app.type_into(&tid("cloud-field-hosts"), "10.0.0.5").await;
+    app.type_into(&tid("cloud-field-private_key"), "canary-e2e-0b9d")
+        .await;
+    app.click(&tid("cloud-form-save")).await;
+    // The settings are saved, the secret is refused with the keychain's reason, never kept.
+    app.wait_text(&tid("cloud-form-error"), "no OS keychain is available")
+        .await;
+    app.wait_text(&tid("cloud-secret-lab-private_key"), "keychain unavailable")
+        .await;
     app.end().await;
 }

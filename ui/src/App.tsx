@@ -14,6 +14,7 @@ import { ProblemsPanel } from "./components/ProblemsPanel";
 import { BannerBar, ToastHost } from "./components/Notices";
 import { SaveDialog, ShortcutsDialog } from "./components/Dialogs";
 import { HelpDialog } from "./components/HelpDialog";
+import { CloudsPage } from "./components/CloudsPage";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -24,6 +25,7 @@ function isTyping(target: EventTarget | null): boolean {
 export function App() {
   const theme = useDesigner(resolvedTheme);
   const [dialog, setDialog] = useState<"save" | "shortcuts" | "help" | null>(null);
+  const [page, setPage] = useState<"designer" | "clouds">("designer");
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -83,7 +85,7 @@ export function App() {
   return (
     <ReactFlowProvider>
       <div className="sw-app">
-        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onHelp={() => setDialog("help")} />
+        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onHelp={() => setDialog("help")} onClouds={() => setPage("clouds")} />
         <Library />
         <main className="sw-main">
           <BannerBar />
@@ -92,6 +94,7 @@ export function App() {
         </main>
         <Inspector />
         <ToastHost />
+        {page === "clouds" ? <CloudsPage onClose={() => setPage("designer")} /> : null}
         {dialog === "save" ? <SaveDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "shortcuts" ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "help" ? <HelpDialog onClose={() => setDialog(null)} /> : null}

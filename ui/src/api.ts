@@ -5,6 +5,8 @@
 
 import type { DiagnosticView, Recipe } from "./bindings/recipe";
 import type {
+  CloudsListing,
+  CloudTest,
   CommandError,
   DiffChunk,
   ImportResult,
@@ -103,6 +105,27 @@ export const recipeImport = (args: { path: string }) => call<ImportResult>("reci
 
 /** A recipe file named on the command line, to open at start. */
 export const appInitialFile = () => call<string | null>("app_initial_file");
+
+// ------------------------------------------------------------------ clouds
+
+/** Every cloud with its secrets' states, every kind's settings, and why no keychain answered. */
+export const cloudsList = () => call<CloudsListing>("clouds_list", {});
+
+/** Adds a cloud (or with `replace` changes one); settings are checked by the kind's declaration. */
+export const cloudSave = (args: { name: string; kind: string; settings: [string, string][]; replace: boolean }) =>
+  call<void>("cloud_save", args);
+
+/** Removes a cloud and its keychain entries; refused while a run uses it. */
+export const cloudRemove = (args: { name: string }) => call<void>("cloud_remove", args);
+
+/** Writes a secret straight to the OS keychain (never anywhere else). */
+export const cloudSecretSet = (args: { cloud: string; key: string; value: string }) =>
+  call<void>("cloud_secret_set", args);
+
+export const cloudSecretRemove = (args: { cloud: string; key: string }) => call<void>("cloud_secret_remove", args);
+
+/** Checks settings and credentials without creating anything: ok, or the driver's exact error. */
+export const cloudTest = (args: { name: string }) => call<CloudTest>("cloud_test", args);
 
 // ------------------------------------------------------------------ native dialogs
 

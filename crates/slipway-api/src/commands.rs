@@ -11,7 +11,9 @@ use slipway_recipe::{
 };
 
 use crate::args::*;
-use crate::dto::{DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion, VersionInfo};
+use crate::dto::{
+    CloudsListing, DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion, VersionInfo,
+};
 use crate::error::{CommandError, ErrorCode};
 use crate::Context;
 
@@ -194,4 +196,75 @@ pub fn app_initial_file(
         .initial_file
         .as_ref()
         .map(|p| p.to_string_lossy().into_owned()))
+}
+
+pub fn clouds_list(ctx: &Context, _args: CloudsListArgs) -> Result<CloudsListing, CommandError> {
+    let store = ctx.store();
+    let keychain = slipway_clouds::keychain_of(&store);
+    let (clouds, mut keychain_error) = slipway_clouds::list_clouds(&store, &keychain)?;
+    // No configured cloud has a secret to look at: ask the keychain anyway, so the page can warn
+    // before the user types one.
+    if keychain_error.is_none() {
+        keychain_error = keychain.probe().err().map(|e| e.to_string());
+    }
+    Ok(CloudsListing {
+        clouds,
+        kinds: slipway_clouds::kind_infos(),
+        keychain_error,
+    })
+}
+
+pub fn cloud_save(ctx: &Context, args: CloudSaveArgs) -> Result<(), CommandError> {
+    let at = ctx.now();
+    let given: Vec<(String, String)> = args
+        .settings
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    slipway_clouds::configure_cloud(
+        &mut ctx.store(),
+        &args.name,
+        &args.kind,
+        &given,
+        args.replace,
+        at,
+    )?;
+    Ok(())
+}
+
+pub fn cloud_remove(ctx: &Context, args: CloudRemoveArgs) -> Result<(), CommandError> {
+    let mut store = ctx.store();
+    let keychain = slipway_clouds::keychain_of(&store);
+    slipway_clouds::remove_cloud(&mut store, &keychain, &args.name)?;
+    Ok(())
+}
+
+pub fn cloud_secret_set(ctx: &Context, args: CloudSecretSetArgs) -> Result<(), CommandError> {
+    let store = ctx.store();
+    slipway_clouds::secret_setting(&store, &args.cloud, &args.key)?;
+    if args.value.is_empty() {
+        return Err(CommandError::new(
+            ErrorCode::CloudInvalid,
+            format!("the value of `{}` is empty", args.key),
+        ));
+    }
+    let value = slipway_secrets::Secret::new(args.value);
+    slipway_clouds::keychain_of(&store).set(&args.cloud, &args.key, &value)?;
+    Ok(())
+}
+
+pub fn cloud_secret_remove(ctx: &Context, args: CloudSecretRemoveArgs) -> Result<(), CommandError> {
+    let store = ctx.store();
+    slipway_clouds::secret_setting(&store, &args.cloud, &args.key)?;
+    slipway_clouds::keychain_of(&store).remove(&args.cloud, &args.key)?;
+    Ok(())
+}
+
+pub fn cloud_test(
+    ctx: &Context,
+    args: CloudTestArgs,
+) -> Result<slipway_clouds::CloudTest, CommandError> {
+    let store = ctx.store();
+    let keychain = slipway_clouds::keychain_of(&store);
+    Ok(slipway_clouds::test_cloud(&store, &keychain, &args.name)?)
 }

@@ -146,3 +146,12 @@ pub struct ImportResult {
     #[ts(optional)]
     pub recipe: Option<Recipe>,
 }
+
+/// What the Clouds page shows: every cloud, every kind's settings, and the keychain's state.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+pub struct CloudsListing {
+    pub clouds: Vec<slipway_clouds::CloudView>,
+    pub kinds: Vec<slipway_clouds::KindInfo>,
+    /// Why no keychain answered (with how to fix it); `null` when it did.
+    pub keychain_error: Option<String>,
+}

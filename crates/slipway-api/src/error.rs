@@ -52,6 +52,15 @@ pub enum ErrorCode {
     /// Any other database failure.
     #[serde(rename = "store.database")]
     StoreDatabase,
+    /// A cloud's name, kind, settings or secret key is wrong (the message lists every problem).
+    #[serde(rename = "cloud.invalid")]
+    CloudInvalid,
+    /// No OS keychain answered (or it is locked); the message says how to fix it.
+    #[serde(rename = "keychain.unavailable")]
+    KeychainUnavailable,
+    /// Any other cloud or infrastructure failure.
+    #[serde(rename = "cloud.unavailable")]
+    CloudUnavailable,
 }
 
 impl ErrorCode {
@@ -69,6 +78,9 @@ impl ErrorCode {
         ErrorCode::StoreInvalid,
         ErrorCode::StoreCorrupt,
         ErrorCode::StoreDatabase,
+        ErrorCode::CloudInvalid,
+        ErrorCode::KeychainUnavailable,
+        ErrorCode::CloudUnavailable,
     ];
 
     /// The wire spelling, such as `store.not_found`.
@@ -87,6 +99,9 @@ impl ErrorCode {
             ErrorCode::StoreInvalid => "store.invalid",
             ErrorCode::StoreCorrupt => "store.corrupt",
             ErrorCode::StoreDatabase => "store.database",
+            ErrorCode::CloudInvalid => "cloud.invalid",
+            ErrorCode::KeychainUnavailable => "keychain.unavailable",
+            ErrorCode::CloudUnavailable => "cloud.unavailable",
         }
     }
 
@@ -141,6 +156,35 @@ impl From<StoreError> for CommandError {
     /// The store's message without the database path: the user did not ask about the file.
     fn from(e: StoreError) -> Self {
         CommandError::new(ErrorCode::of_store(e.kind()), e.message())
+    }
+}
+
+impl From<slipway_clouds::CloudError> for CommandError {
+    fn from(e: slipway_clouds::CloudError) -> Self {
+        match e {
+            slipway_clouds::CloudError::BadInput(m) => {
+                CommandError::new(ErrorCode::CloudInvalid, m)
+            }
+            slipway_clouds::CloudError::Infrastructure(m) => {
+                CommandError::new(ErrorCode::CloudUnavailable, m)
+            }
+            slipway_clouds::CloudError::KeychainUnavailable(m) => {
+                CommandError::new(ErrorCode::KeychainUnavailable, m)
+            }
+        }
+    }
+}
+
+impl From<slipway_secrets::SecretError> for CommandError {
+    fn from(e: slipway_secrets::SecretError) -> Self {
+        match e {
+            slipway_secrets::SecretError::Unavailable(m) => {
+                CommandError::new(ErrorCode::KeychainUnavailable, m)
+            }
+            slipway_secrets::SecretError::Failed(m) => {
+                CommandError::new(ErrorCode::CloudUnavailable, m)
+            }
+        }
     }
 }
 

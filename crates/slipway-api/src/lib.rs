@@ -23,6 +23,8 @@ pub use dto::{DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion,
 pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
 // Types that appear in the declarations, re-exported so hosts need only this crate.
+pub use dto::CloudsListing;
+pub use slipway_clouds::CloudTest;
 pub use slipway_recipe::{DiagnosticView, Recipe};
 pub use slipway_store::{data_dir, ModuleKind};
 
@@ -168,6 +170,30 @@ macro_rules! for_each_command {
             recipe_import(RecipeImportArgs {
                 path: String,
             }) -> $crate::ImportResult;
+            /// Every cloud (built in and configured) with its secrets' states, every driver
+            /// kind's settings, and why the keychain did not answer, if it did not.
+            clouds_list(CloudsListArgs {}) -> $crate::CloudsListing;
+            /// Adds a cloud, or with `replace` changes a configured one; settings are checked
+            /// against the kind's declaration and nothing is stored when any is wrong.
+            cloud_save(CloudSaveArgs {
+                name: String,
+                kind: String,
+                settings: Vec<(String, String)>,
+                replace: bool,
+            }) -> ();
+            /// Removes a configured cloud and its keychain entries; refused while a run uses it.
+            cloud_remove(CloudRemoveArgs { name: String }) -> ();
+            /// Stores a secret setting of a configured cloud in the OS keychain (only there).
+            cloud_secret_set(CloudSecretSetArgs {
+                cloud: String,
+                key: String,
+                value: String,
+            }) -> ();
+            /// Deletes a secret setting from the keychain.
+            cloud_secret_remove(CloudSecretRemoveArgs { cloud: String, key: String }) -> ();
+            /// Checks a cloud's settings and credentials without creating anything; a failure is
+            /// the driver's exact error.
+            cloud_test(CloudTestArgs { name: String }) -> $crate::CloudTest;
             /// The recipe file named on the command line, to open at start.
             app_initial_file(AppInitialFileArgs {}) -> Option<String>;
         }
@@ -269,12 +295,16 @@ pub fn typescript_bindings() -> String {
     file.add::<VersionInfo>();
     file.add::<DiffChunk>();
     file.add::<ImportResult>();
+    file.add::<CloudsListing>();
+    // A command result declared in the clouds bindings.
+    file.uses_named::<CloudTest>();
     commands_typescript(&mut file);
     file.render(
         "// Generated from the command declarations of crates/slipway-api by its `generated` test. Do not\n// edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.",
         &[
             ("./recipe", &slipway_recipe::typescript_bindings()),
             ("./store", &slipway_store::typescript_bindings()),
+            ("./clouds", &slipway_clouds::typescript_bindings()),
         ],
     )
 }

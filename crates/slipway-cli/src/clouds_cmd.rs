@@ -1,33 +1,9 @@
-//! `slipway clouds list | add | remove | test NAME`. Non-secret settings live in the database;
-//! secrets will live in the OS keychain only (`slipway secret set`).
+//! `slipway clouds list | add | remove | test NAME`, over `slipway-clouds`. Non-secret settings
+//! live in the database; secrets only in the OS keychain (`slipway secret set`).
 
-use std::path::Path;
+use slipway_engine::{exit, Clock};
 
-use slipway_engine::Clock;
-
-use crate::exit;
-use crate::run_cmd::{bad_input, drivers_for, infra, open_store};
-
-/// Clouds every installation has, whatever is configured.
-pub const BUILT_IN: &[(&str, &str)] = &[("local", "local")];
-
-/// Driver kinds this build can run.
-pub const RUNNABLE_KINDS: &[&str] = &["local"];
-
-/// Configured clouds plus the built-ins, name → kind.
-pub fn known_clouds(home: &Path) -> Result<Vec<(String, String)>, String> {
-    let store = open_store(home)?;
-    let mut all: Vec<(String, String)> = BUILT_IN
-        .iter()
-        .map(|(n, k)| (n.to_string(), k.to_string()))
-        .collect();
-    for c in store.list_clouds().map_err(|e| e.to_string())? {
-        if !all.iter().any(|(n, _)| n == &c.name) {
-            all.push((c.name, c.kind));
-        }
-    }
-    Ok(all)
-}
+use crate::common::{bad_input, cloud_error, drivers_for, infra, keychain, open_store};
 
 pub fn list(json: bool) -> i32 {
     let home = slipway_store::data_dir();
@@ -35,116 +11,115 @@ pub fn list(json: bool) -> i32 {
         Ok(s) => s,
         Err(e) => return infra(json, &e),
     };
-    let configured = match store.list_clouds() {
+    let (clouds, unavailable) = match slipway_clouds::list_clouds(&store, &keychain(&home)) {
         Ok(c) => c,
-        Err(e) => return infra(json, &e.to_string()),
+        Err(e) => return cloud_error(json, &e),
     };
     if json {
-        let mut rows: Vec<serde_json::Value> = BUILT_IN
-            .iter()
-            .map(|(n, k)| serde_json::json!({ "name": n, "kind": k, "built_in": true, "settings": {} }))
-            .collect();
-        rows.extend(configured.iter().map(|c| {
-            serde_json::json!({ "name": c.name, "kind": c.kind, "built_in": false, "settings": c.settings })
-        }));
-        println!("{}", serde_json::Value::Array(rows));
-        return exit::SUCCESS;
+        println!("{}", serde_json::json!(clouds));
+    } else {
+        println!("{:<20} {:<10} SETTINGS", "NAME", "KIND");
+        for c in &clouds {
+            let mut shown: Vec<String> = c
+                .settings
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    )
+                })
+                .collect();
+            shown.extend(
+                c.secrets
+                    .iter()
+                    .map(|s| format!("{}: {}", s.name, s.state.as_str())),
+            );
+            if c.built_in {
+                shown.push("(built in)".into());
+            }
+            if !c.runnable {
+                shown.push("(this build cannot run it yet)".into());
+            }
+            println!("{:<20} {:<10} {}", c.name, c.kind, shown.join("  "));
+        }
     }
-    println!("{:<20} {:<10} SETTINGS", "NAME", "KIND");
-    for (n, k) in BUILT_IN {
-        println!("{n:<20} {k:<10} (built in)");
-    }
-    for c in configured {
-        let settings: Vec<String> = c
-            .settings
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                )
-            })
-            .collect();
-        println!("{:<20} {:<10} {}", c.name, c.kind, settings.join(" "));
+    if let Some(why) = unavailable {
+        eprintln!("note: {why}");
     }
     exit::SUCCESS
 }
 
 pub fn add(name: &str, kind: &str, settings: &[String], json: bool) -> i32 {
-    if BUILT_IN.iter().any(|(n, _)| *n == name) {
-        return bad_input(json, &format!("`{name}` is a built-in cloud"));
-    }
-    let mut map = serde_json::Map::new();
+    let mut given = Vec::new();
     for s in settings {
         let Some((k, v)) = s.split_once('=') else {
             return bad_input(json, &format!("--setting `{s}` is not `KEY=VALUE`"));
         };
-        map.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+        given.push((k.to_string(), v.to_string()));
     }
     let mut store = match open_store(&slipway_store::data_dir()) {
         Ok(s) => s,
         Err(e) => return infra(json, &e),
     };
     let at = slipway_engine::SystemClock.now_ms();
-    match store.add_cloud(name, kind, &map, at) {
+    match slipway_clouds::configure_cloud(&mut store, name, kind, &given, false, at) {
         Ok(c) => {
             if json {
                 println!("{}", serde_json::json!({ "name": c.name, "kind": c.kind }));
             } else {
                 println!("added cloud `{}` ({})", c.name, c.kind);
-                if !RUNNABLE_KINDS.contains(&kind) {
+                let secrets: Vec<&str> = slipway_clouds::kind(kind)
+                    .into_iter()
+                    .flat_map(|k| k.secrets())
+                    .map(|s| s.name)
+                    .collect();
+                for s in secrets {
+                    eprintln!(
+                        "secret `{s}`: set it with `slipway secret set {name} {s}` if needed"
+                    );
+                }
+                if !slipway_clouds::RUNNABLE_KINDS.contains(&kind) {
                     eprintln!("note: this build cannot run `{kind}` clouds yet; runs on it will fail with exit 3");
                 }
             }
             exit::SUCCESS
         }
-        Err(e)
-            if matches!(
-                e.kind(),
-                slipway_store::ErrorKind::Invalid | slipway_store::ErrorKind::AlreadyExists
-            ) =>
-        {
-            bad_input(json, &e.to_string())
-        }
-        Err(e) => infra(json, &e.to_string()),
+        Err(e) => cloud_error(json, &e),
     }
 }
 
 pub fn remove(name: &str, json: bool) -> i32 {
-    let mut store = match open_store(&slipway_store::data_dir()) {
+    let home = slipway_store::data_dir();
+    let mut store = match open_store(&home) {
         Ok(s) => s,
         Err(e) => return infra(json, &e),
     };
-    match store.remove_cloud(name) {
-        Ok(true) => {
-            if !json {
-                println!("removed cloud `{name}`");
+    match slipway_clouds::remove_cloud(&mut store, &keychain(&home), name) {
+        Ok(()) => {
+            if json {
+                println!("{}", serde_json::json!({ "removed": name }));
+            } else {
+                println!("removed cloud `{name}` and its keychain entries");
             }
             exit::SUCCESS
         }
-        Ok(false) => bad_input(json, &format!("there is no configured cloud `{name}`")),
-        Err(e) => infra(json, &e.to_string()),
+        Err(e) => cloud_error(json, &e),
     }
 }
 
 /// Checks a cloud's settings and credentials without creating anything.
 pub fn test(name: &str, json: bool) -> i32 {
     let home = slipway_store::data_dir();
-    let clouds = match known_clouds(&home) {
-        Ok(c) => c,
+    let store = match open_store(&home) {
+        Ok(s) => s,
         Err(e) => return infra(json, &e),
     };
-    if !clouds.iter().any(|(n, _)| n == name) {
-        return bad_input(
-            json,
-            &format!("there is no cloud `{name}` (see `slipway clouds list`)"),
-        );
-    }
-    let drivers = match drivers_for(&home, [name]) {
+    let drivers = match drivers_for(&home, &store, [name]) {
         Ok(d) => d,
-        Err(e) => return e.report(json),
+        Err(e) => return cloud_error(json, &e),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -6,9 +6,9 @@ use std::path::Path;
 use slipway_engine::Clock;
 use slipway_recipe::ValidateOptions;
 
-use crate::exit;
+use crate::common::{bad_input, infra, open_store};
 use crate::load::load;
-use crate::run_cmd::{bad_input, infra, open_store};
+use slipway_engine::exit;
 
 pub fn import(file: &Path, json: bool) -> i32 {
     let loaded = match load(file, &ValidateOptions::default()) {

@@ -3,19 +3,20 @@
 //! infrastructure error, 130 cancelled.
 
 mod clouds_cmd;
-mod exit;
+mod common;
 mod hooks;
 mod library_cmd;
 mod load;
 mod plan_cmd;
 mod run_cmd;
 mod runs_cmd;
+mod secret_cmd;
 mod validate_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 // Reading large recipes is allocation-heavy; mimalloc makes it markedly faster (see the scale bench).
 #[global_allocator]
@@ -139,6 +140,11 @@ enum Command {
         #[command(subcommand)]
         command: CloudsCommand,
     },
+    /// A cloud's secret settings, kept in the OS keychain only
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Stop a run and terminate every instance it created (also after a crash)
     Terminate {
         /// A run id, a unique prefix of one, or `last`
@@ -166,7 +172,7 @@ enum CloudsCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// Remove a configured cloud
+    /// Remove a configured cloud and its keychain entries (refused while a run still uses it)
     Remove {
         name: String,
         #[command(flatten)]
@@ -175,6 +181,26 @@ enum CloudsCommand {
     /// Check a cloud's settings and credentials without creating anything (exit 3 on failure)
     Test {
         name: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Store a secret setting: reads the value from standard input (not echoed on a terminal),
+    /// e.g. `slipway secret set aws secret_access_key < key.txt`
+    Set {
+        cloud: String,
+        /// A secret setting of the cloud's kind, such as `private_key` or `secret_access_key`
+        key: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Delete a secret setting from the keychain
+    Remove {
+        cloud: String,
+        key: String,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -200,8 +226,45 @@ pub struct PlacementArgs {
     pub set: Vec<String>,
 }
 
+/// `clouds add --help` lists every kind's settings, from the one declaration.
+fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings of each kind (secrets are set with `slipway secret set CLOUD KEY`):\n",
+    );
+    for kind in slipway_clouds::KINDS {
+        out.push_str(&format!("  {}:", kind.name));
+        if kind.settings.is_empty() {
+            out.push_str(" none\n");
+            continue;
+        }
+        out.push('\n');
+        for s in kind.settings {
+            let mut notes = Vec::new();
+            if s.required {
+                notes.push("required".to_string());
+            }
+            if s.secret {
+                notes.push("secret".to_string());
+            }
+            if let Some(d) = s.default {
+                notes.push(format!("default {d}"));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
+            out.push_str(&format!("    {}{notes}: {}\n", s.name, s.description));
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command().mut_subcommand("clouds", |c| {
+        c.mut_subcommand("add", |a| a.after_help(settings_help()))
+    });
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let code = match cli.command {
         Command::Validate { file, output } => validate_cmd::run(&file, output.json),
         Command::Plan {
@@ -243,6 +306,12 @@ fn main() -> ExitCode {
             } => clouds_cmd::add(&name, &kind, &settings, output.json),
             CloudsCommand::Remove { name, output } => clouds_cmd::remove(&name, output.json),
             CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
+        },
+        Command::Secret { command } => match command {
+            SecretCommand::Set { cloud, key, output } => secret_cmd::set(&cloud, &key, output.json),
+            SecretCommand::Remove { cloud, key, output } => {
+                secret_cmd::remove(&cloud, &key, output.json)
+            }
         },
         Command::Import { file, output } => library_cmd::import(&file, output.json),
         Command::Export {

@@ -5,10 +5,10 @@ use std::path::Path;
 use slipway_plan::Plan;
 use slipway_recipe::Recipe;
 
-use crate::exit;
+use crate::common::bad_input;
 use crate::load::{load, options, plural};
-use crate::run_cmd::bad_input;
 use crate::PlacementArgs;
+use slipway_engine::exit;
 
 pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
     let mut opts = match options(placement) {
@@ -16,7 +16,10 @@ pub fn run(file: &Path, placement: &PlacementArgs, json: bool) -> i32 {
         Err(msg) => return bad_input(json, &msg),
     };
     // Configured clouds are known by name; without a readable store, only driver kinds are.
-    if let Ok(clouds) = crate::clouds_cmd::known_clouds(&slipway_store::data_dir()) {
+    if let Ok(clouds) = crate::common::open_store(&slipway_store::data_dir())
+        .map_err(slipway_clouds::CloudError::Infrastructure)
+        .and_then(|s| slipway_clouds::known_clouds(&s))
+    {
         opts.clouds = Some(clouds.into_iter().collect());
     }
     let loaded = match load(file, &opts) {

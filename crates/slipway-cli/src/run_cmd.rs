@@ -1,17 +1,16 @@
 //! `slipway run FILE [--cloud C] [--node-cloud node=C]... [--set ...] [--keep POLICY] [--detach] [--json]`
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use slipway_engine::{launch, Context, Drivers, Hooks, Launch, SystemClock};
+use slipway_engine::{launch, Launch, SystemClock};
 use slipway_recipe::KeepRunning;
 use slipway_store::Store;
 use tokio_util::sync::CancellationToken;
 
-use crate::exit;
-use crate::hooks::{JsonHooks, TerminalHooks};
+use crate::common::{bad_input, cloud_error, drivers_for, engine_context, infra, open_store};
 use crate::load::{load, options};
 use crate::PlacementArgs;
+use slipway_engine::exit;
 
 pub struct RunArgs<'a> {
     pub file: &'a Path,
@@ -21,78 +20,6 @@ pub struct RunArgs<'a> {
     pub json: bool,
     /// Set in the background process that `--detach` starts.
     pub internal_run_id: Option<&'a str>,
-}
-
-/// Why the drivers of a run could not be had.
-pub enum DriversError {
-    /// The user named a cloud that is not configured: bad input.
-    NotConfigured(String),
-    /// A configured cloud of a kind this build cannot run, or an unreadable store.
-    Unavailable(String),
-}
-
-impl DriversError {
-    /// Prints the message and gives the exit code.
-    pub fn report(&self, json: bool) -> i32 {
-        match self {
-            DriversError::NotConfigured(m) => bad_input(json, m),
-            DriversError::Unavailable(m) => infra(json, m),
-        }
-    }
-}
-
-/// The drivers for the clouds a run uses: the built-in `local` cloud, and configured clouds of a
-/// kind this build can run.
-pub fn drivers_for<'a>(
-    home: &Path,
-    clouds: impl IntoIterator<Item = &'a str>,
-) -> Result<Drivers, DriversError> {
-    let known = crate::clouds_cmd::known_clouds(home).map_err(DriversError::Unavailable)?;
-    let mut drivers = Drivers::new();
-    for cloud in clouds {
-        if drivers.contains_key(cloud) {
-            continue;
-        }
-        let Some((_, kind)) = known.iter().find(|(n, _)| n == cloud) else {
-            return Err(DriversError::NotConfigured(format!(
-                "cloud `{cloud}` is not configured (see `slipway clouds list`, `slipway clouds add`)"
-            )));
-        };
-        match kind.as_str() {
-            "local" => {
-                // Loopback addresses are shared by the whole machine, so their leases live in one
-                // machine-wide place, whatever SLIPWAY_HOME each process uses.
-                let leases = std::env::temp_dir().join("slipway-local");
-                drivers.insert(cloud.to_string(), Arc::new(slipway_driver::LocalDriver::new(leases)));
-            }
-            other => {
-                return Err(DriversError::Unavailable(format!(
-                    "cloud `{cloud}` is of kind `{other}`, which this build cannot run yet (runnable: {})",
-                    crate::clouds_cmd::RUNNABLE_KINDS.join(", ")
-                )))
-            }
-        }
-    }
-    Ok(drivers)
-}
-
-/// The engine's view of this process: the store, the drivers, and how events are shown.
-pub fn engine_context(store: Store, drivers: Drivers, json: bool) -> Context {
-    let hooks: Arc<dyn Hooks> = if json {
-        Arc::new(JsonHooks)
-    } else {
-        Arc::new(TerminalHooks::new())
-    };
-    Context {
-        store: Arc::new(Mutex::new(store)),
-        drivers,
-        hooks,
-        clock: Arc::new(SystemClock),
-    }
-}
-
-pub fn open_store(home: &Path) -> Result<Store, String> {
-    Store::open(home).map_err(|e| e.to_string())
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -118,7 +45,9 @@ pub fn run(args: RunArgs) -> i32 {
         Err(msg) => return bad_input(args.json, &msg),
     };
     let home = slipway_store::data_dir();
-    match crate::clouds_cmd::known_clouds(&home) {
+    match open_store(&home)
+        .and_then(|s| slipway_clouds::known_clouds(&s).map_err(|e| e.to_string()))
+    {
         Ok(c) => opts.clouds = Some(c.into_iter().collect()),
         Err(e) => return infra(args.json, &e),
     }
@@ -159,9 +88,9 @@ pub fn run(args: RunArgs) -> i32 {
         .iter()
         .map(|(n, node)| opts.cloud_of(n, node).to_string())
         .collect();
-    let drivers = match drivers_for(&home, plan_clouds.iter().map(String::as_str)) {
+    let drivers = match drivers_for(&home, &store, plan_clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return e.report(args.json),
+        Err(e) => return cloud_error(args.json, &e),
     };
     let keep = keep.unwrap_or(recipe.deployment.keep_running);
     let clock = SystemClock;
@@ -353,25 +282,4 @@ fn abort_detached(run_id: &str, message: &str) -> i32 {
 fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
-}
-
-pub fn bad_input(json: bool, msg: &str) -> i32 {
-    report(json, msg);
-    exit::BAD_INPUT
-}
-
-pub fn infra(json: bool, msg: &str) -> i32 {
-    report(json, msg);
-    exit::INFRASTRUCTURE
-}
-
-fn report(json: bool, msg: &str) {
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "event": "error", "message": msg })
-        );
-    } else {
-        eprintln!("error: {msg}");
-    }
 }

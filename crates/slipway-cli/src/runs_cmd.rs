@@ -5,8 +5,8 @@ use std::time::Duration;
 use slipway_engine::{terminate_run, TerminateError};
 use slipway_store::{rfc3339, RunSummary, Store};
 
-use crate::exit;
-use crate::run_cmd::{bad_input, drivers_for, engine_context, infra, open_store};
+use crate::common::{bad_input, cloud_error, drivers_for, engine_context, infra, open_store};
+use slipway_engine::exit;
 
 fn time(ms: Option<i64>) -> Option<String> {
     ms.map(rfc3339)
@@ -319,9 +319,9 @@ pub fn terminate(run: &str, json: bool) -> i32 {
         Err(e) => return infra(json, &e.to_string()),
     };
     let clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
-    let drivers = match drivers_for(&home, clouds.iter().map(String::as_str)) {
+    let drivers = match drivers_for(&home, &store, clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return e.report(json),
+        Err(e) => return cloud_error(json, &e),
     };
     let ctx = engine_context(store, drivers, json);
     let run_dir = home.join("runs").join(&summary.id);

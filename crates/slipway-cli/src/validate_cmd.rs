@@ -4,8 +4,8 @@ use std::path::Path;
 
 use slipway_recipe::ValidateOptions;
 
-use crate::exit;
 use crate::load::{load, plural};
+use slipway_engine::exit;
 
 pub fn run(file: &Path, json: bool) -> i32 {
     let loaded = match load(file, &ValidateOptions::default()) {

@@ -48,6 +48,13 @@ impl BindingsFile {
             .extend(T::dependencies(&self.cfg).into_iter().map(|d| d.ts_name));
     }
 
+    /// Notes `T` itself (a type another bindings file declares, named by a hand-assembled
+    /// declaration) and what it refers to, so it is imported.
+    pub fn uses_named<T: TS + ?Sized + 'static>(&mut self) {
+        self.used.insert(T::ident(&self.cfg));
+        self.uses::<T>();
+    }
+
     /// Declares a hand-assembled type (such as a map of commands) under `name`.
     pub fn add_declaration(&mut self, name: impl Into<String>, decl: impl Into<String>) {
         self.decls.push((name.into(), decl.into()));

@@ -3,6 +3,7 @@
 
 import type { Component, DiagnosticView, Image, Recipe } from "./recipe";
 import type { DeploymentBody, DiffTag, ModuleKind } from "./store";
+import type { CloudTest, CloudView, KindInfo } from "./clouds";
 
 export type CommandError = { 
 /**
@@ -34,6 +35,12 @@ export type DiffChunk = { tag: DiffTag, text: string, };
 
 export type ImportResult = { ok: boolean, problems: Array<DiagnosticView>, recipe?: Recipe, };
 
+export type CloudsListing = { clouds: Array<CloudView>, kinds: Array<KindInfo>, 
+/**
+ * Why no keychain answered (with how to fix it); `null` when it did.
+ */
+keychain_error: string | null, };
+
 export type LibraryListArgs = { kind?: ModuleKind, query?: string, };
 
 export type LibraryGetArgs = { kind: ModuleKind, name: string, version?: number, };
@@ -55,6 +62,18 @@ export type RecipeValidateArgs = { recipe: Recipe, };
 export type RecipeExportArgs = { recipe: Recipe, path: string, };
 
 export type RecipeImportArgs = { path: string, };
+
+export type CloudsListArgs = Record<symbol, never>;
+
+export type CloudSaveArgs = { name: string, kind: string, settings: Array<[string, string]>, replace: boolean, };
+
+export type CloudRemoveArgs = { name: string, };
+
+export type CloudSecretSetArgs = { cloud: string, key: string, value: string, };
+
+export type CloudSecretRemoveArgs = { cloud: string, key: string, };
+
+export type CloudTestArgs = { name: string, };
 
 export type AppInitialFileArgs = Record<symbol, never>;
 
@@ -110,6 +129,33 @@ export type Commands = {
    * its modules are imported into the library (as new versions when changed).
    */
   recipe_import: { args: RecipeImportArgs, result: ImportResult },
+  /**
+   * Every cloud (built in and configured) with its secrets' states, every driver
+   * kind's settings, and why the keychain did not answer, if it did not.
+   */
+  clouds_list: { args: CloudsListArgs, result: CloudsListing },
+  /**
+   * Adds a cloud, or with `replace` changes a configured one; settings are checked
+   * against the kind's declaration and nothing is stored when any is wrong.
+   */
+  cloud_save: { args: CloudSaveArgs, result: null },
+  /**
+   * Removes a configured cloud and its keychain entries; refused while a run uses it.
+   */
+  cloud_remove: { args: CloudRemoveArgs, result: null },
+  /**
+   * Stores a secret setting of a configured cloud in the OS keychain (only there).
+   */
+  cloud_secret_set: { args: CloudSecretSetArgs, result: null },
+  /**
+   * Deletes a secret setting from the keychain.
+   */
+  cloud_secret_remove: { args: CloudSecretRemoveArgs, result: null },
+  /**
+   * Checks a cloud's settings and credentials without creating anything; a failure is
+   * the driver's exact error.
+   */
+  cloud_test: { args: CloudTestArgs, result: CloudTest },
   /**
    * The recipe file named on the command line, to open at start.
    */

@@ -1,5 +1,5 @@
-// The toolbar: the open deployment, undo/redo, layout, view, import/export, save, theme, shortcuts,
-// help.
+// The toolbar: the open deployment, undo/redo, layout, view, import/export, clouds, save, theme,
+// shortcuts, help.
 
 import { exportFile, importFile } from "../actions";
 import { designer, isDirty, useDesigner, type ThemePreference } from "../store";
@@ -26,7 +26,7 @@ function ToolButton(props: { icon: IconName; label: string; title: string; onCli
 const NEXT_THEME: Record<ThemePreference, ThemePreference> = { system: "light", light: "dark", dark: "system" };
 const THEME_ICON: Record<ThemePreference, IconName> = { system: "monitor", light: "sun", dark: "moon" };
 
-export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; onHelp: () => void }) {
+export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; onHelp: () => void; onClouds: () => void }) {
   const name = useDesigner((s) => s.doc.name);
   const source = useDesigner((s) => s.source);
   const dirty = useDesigner(isDirty);
@@ -69,6 +69,7 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; on
         <ToolButton icon="import" label="Import…" title={tooltip("import", "Import a recipe file…")} onClick={() => void importFile()} testId="btn-import" showLabel />
         <ToolButton icon="export" label="Export…" title={tooltip("export", "Export a recipe file…")} onClick={() => void exportFile()} testId="btn-export" showLabel />
       </div>
+      <ToolButton icon="server" label="Clouds" title="Clouds: add, enter credentials, test" onClick={props.onClouds} testId="btn-clouds" showLabel />
       <ToolButton icon="save" label="Save" title={tooltip("save", "Save a new version")} onClick={props.onSave} testId="btn-save" primary showLabel />
       <div className="sw-toolbar__group sw-toolbar__group--quiet">
         <ToolButton
