@@ -10,14 +10,10 @@ use slipway_secrets::Secret;
 use crate::common::{bad_input, cloud_error, infra, keychain, open_store};
 
 pub fn set(cloud: &str, key: &str, json: bool) -> i32 {
-    let home = slipway_store::data_dir();
-    let store = match open_store(&home) {
-        Ok(s) => s,
-        Err(e) => return infra(json, &e),
+    let home = match secret_home(cloud, key, json) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
-    if let Err(e) = slipway_clouds::secret_setting(&store, cloud, key) {
-        return cloud_error(json, &e);
-    }
     let value = match read_value(key) {
         Ok(v) => v,
         Err(e) => {
@@ -50,14 +46,10 @@ pub fn set(cloud: &str, key: &str, json: bool) -> i32 {
 }
 
 pub fn remove(cloud: &str, key: &str, json: bool) -> i32 {
-    let home = slipway_store::data_dir();
-    let store = match open_store(&home) {
-        Ok(s) => s,
-        Err(e) => return infra(json, &e),
+    let home = match secret_home(cloud, key, json) {
+        Ok(h) => h,
+        Err(code) => return code,
     };
-    if let Err(e) = slipway_clouds::secret_setting(&store, cloud, key) {
-        return cloud_error(json, &e);
-    }
     match keychain(&home).remove(cloud, key) {
         Ok(removed) => {
             if json {
@@ -74,6 +66,15 @@ pub fn remove(cloud: &str, key: &str, json: bool) -> i32 {
         }
         Err(e) => infra(json, &e.to_string()),
     }
+}
+
+/// The data directory, once `KEY` is known to be a secret setting of `CLOUD`'s kind; else the
+/// exit code, with the problem reported.
+fn secret_home(cloud: &str, key: &str, json: bool) -> Result<std::path::PathBuf, i32> {
+    let home = slipway_store::data_dir();
+    let store = open_store(&home).map_err(|e| infra(json, &e))?;
+    slipway_clouds::secret_setting(&store, cloud, key).map_err(|e| cloud_error(json, &e))?;
+    Ok(home)
 }
 
 /// The value from standard input: on a terminal one line typed without echo; from a pipe all of

@@ -1,4 +1,4 @@
-//! The committed TypeScript bindings of the store must match the Rust types.
+//! The committed TypeScript bindings of the clouds crate must match the Rust types.
 //! Refresh with `UPDATE_EXPECT=1 cargo test -p slipway-clouds --test generated`.
 
 use std::path::PathBuf;

@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use slipway_driver::Provisioned;
+use slipway_driver::{Driver, DriverError, Provisioned};
 use slipway_store::{InstanceState, RunState, StepState};
 
 use crate::events::Event;
@@ -52,26 +53,15 @@ pub(crate) async fn teardown(
         let handles: Vec<Provisioned> = live.iter().filter_map(|t| t.provisioned.clone()).collect();
         let batches = driver.concurrency().clamp(1, handles.len().max(1));
         let size = handles.len().div_ceil(batches).max(1);
-        let results = futures_join(handles.chunks(size).map(|chunk| {
-            let driver = driver.clone();
-            let chunk = chunk.to_vec();
-            let (run_id, run_dir) = (run_id.to_string(), run_dir.to_path_buf());
-            async move { driver.terminate(&run_id, &run_dir, &chunk).await }
-        }))
-        .await;
+        let tasks: Vec<_> = handles
+            .chunks(size)
+            .map(|chunk| spawn_terminate(driver.clone(), run_id, run_dir, chunk.to_vec()))
+            .collect();
         let mut failed = false;
-        for r in results {
-            match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    failed = true;
-                    errors.push(format!("{cloud}: {}", e.message));
-                }
-                // A driver that panicked terminated nothing we can vouch for.
-                Err(panic) => {
-                    failed = true;
-                    errors.push(format!("{cloud}: terminate failed: {panic}"));
-                }
+        for task in tasks {
+            if let Err(e) = task.await {
+                failed = true;
+                errors.push(format!("{cloud}: {}", e.message));
             }
         }
         // Instances never provisioned have nothing to stop.
@@ -110,17 +100,7 @@ pub(crate) async fn teardown(
                         }
                     })
                     .collect();
-                let swept = {
-                    let (driver, run_id, run_dir) =
-                        (driver.clone(), run_id.to_string(), run_dir.to_path_buf());
-                    tokio::spawn(async move { driver.terminate(&run_id, &run_dir, &orphans).await })
-                        .await
-                        .unwrap_or_else(|panic| {
-                            Err(slipway_driver::DriverError::other(format!(
-                                "terminate failed: {panic}"
-                            )))
-                        })
-                };
+                let swept = spawn_terminate(driver.clone(), run_id, run_dir, orphans).await;
                 if let Err(e) = swept {
                     errors.push(format!(
                         "{cloud}: sweeping {} leftover resource(s): {}",
@@ -147,19 +127,20 @@ pub(crate) async fn teardown(
     }
 }
 
-/// Runs the futures at once; each result, or the task's failure (a panic) in its place.
-async fn futures_join<F: std::future::Future + Send + 'static>(
-    futs: impl Iterator<Item = F>,
-) -> Vec<Result<F::Output, tokio::task::JoinError>>
-where
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futs.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await);
+/// Starts `driver.terminate` in a task of its own, at once; the result, where a panic of the
+/// driver is a failure (`terminate failed: …`), never a success.
+fn spawn_terminate(
+    driver: Arc<dyn Driver>,
+    run_id: &str,
+    run_dir: &Path,
+    instances: Vec<Provisioned>,
+) -> impl std::future::Future<Output = Result<(), DriverError>> {
+    let (run_id, run_dir) = (run_id.to_string(), run_dir.to_path_buf());
+    let task = tokio::spawn(async move { driver.terminate(&run_id, &run_dir, &instances).await });
+    async move {
+        task.await
+            .unwrap_or_else(|panic| Err(DriverError::other(format!("terminate failed: {panic}"))))
     }
-    out
 }
 
 /// Instances change state in one transaction; the events follow the commit. A store failure is
