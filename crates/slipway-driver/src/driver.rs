@@ -2,6 +2,7 @@
 //! trait. The engine keeps drivers as `Arc<dyn Driver>` and calls them from many tasks at once.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,38 @@ pub struct Provisioned {
     pub resource_id: String,
     /// The address other instances reach this one at (the `hostname` built-in parameter).
     pub hostname: String,
+    /// What the driver needs to find and reach this machine again from another process, after
+    /// a restart (login user, port, pinned host key, cloud resource ids, …). Opaque to the
+    /// engine, which stores it with the instance (as JSON) and hands it back unchanged to
+    /// `run_step`, `fetch_reports` and `terminate`. Never a secret: it is stored in plain text.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub state: serde_json::Value,
+}
+
+impl Provisioned {
+    /// A machine with no driver state.
+    pub fn new(
+        name: impl Into<String>,
+        resource_id: impl Into<String>,
+        hostname: impl Into<String>,
+    ) -> Self {
+        Provisioned {
+            name: name.into(),
+            resource_id: resource_id.into(),
+            hostname: hostname.into(),
+            state: serde_json::Value::Null,
+        }
+    }
+
+    /// The driver state, read back as the driver's own type.
+    pub fn state_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, DriverError> {
+        serde_json::from_value(self.state.clone()).map_err(|e| {
+            DriverError::other(format!(
+                "the stored driver state of {} cannot be read: {e}",
+                self.name
+            ))
+        })
+    }
 }
 
 /// One recipe step to run on one instance.
@@ -114,8 +147,38 @@ pub trait Driver: Send + Sync {
         1
     }
 
+    /// How many steps may run at once on this cloud, over all its instances (sshd refuses more
+    /// than `MaxSessions` channels per connection; an API has rate limits). The engine queues
+    /// the others.
+    fn max_parallel_steps(&self) -> usize {
+        usize::MAX
+    }
+
+    /// How long one provisioning call may take before the engine gives up on it (what it
+    /// created is still tagged, so teardown's sweep finds it).
+    fn provision_timeout(&self) -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+
+    /// How long [`Driver::wait_ready`] may take for one instance.
+    fn boot_timeout(&self) -> Duration {
+        Duration::from_secs(10 * 60)
+    }
+
     /// Checks settings and credentials without creating anything.
     async fn check(&self) -> Result<(), DriverError>;
+
+    /// Waits until a provisioned instance accepts steps (its SSH port answers, its container
+    /// runs). The instance is `booting` meanwhile. Drivers whose `provision` returns ready
+    /// machines keep the default.
+    async fn wait_ready(
+        &self,
+        _run_id: &str,
+        _instance: &Provisioned,
+        _cancel: CancellationToken,
+    ) -> Result<(), DriverError> {
+        Ok(())
+    }
 
     /// Creates the instances (batched: a cloud that can create many in one call does), each
     /// tagged with `run_id`; one result per requested instance, in order.
@@ -124,6 +187,11 @@ pub trait Driver: Send + Sync {
     /// Runs one step: streams every output line (as it happens, line by line) to `lines`,
     /// returns the exit status and the parsed `SLIPWAY_OUTPUT`. When `cancel` fires, kills the
     /// step (and everything it started) and returns [`crate::ErrorKind::Cancelled`].
+    ///
+    /// A [`crate::ErrorKind::Transient`] error promises that the script did not start (the
+    /// connection dropped before it was launched): the engine runs the step again. Once the
+    /// script may have started, a lost connection is [`crate::ErrorKind::Other`] and is never
+    /// retried (a recipe is not assumed to be safe to run twice).
     async fn run_step(
         &self,
         req: StepRequest,

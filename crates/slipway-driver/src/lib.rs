@@ -10,6 +10,7 @@ mod driver;
 mod error;
 pub mod local;
 mod outputs;
+pub mod remote;
 
 pub use driver::{
     Driver, InstanceSpec, OutputLine, ProvisionRequest, Provisioned, StepRequest, StepResult,

@@ -674,11 +674,7 @@ async fn terminate_is_idempotent_and_list_tagged_follows_it() {
     fx.terminate(&instances).await;
 
     // One that never existed is already gone.
-    let ghost = Provisioned {
-        name: "ghost.1".into(),
-        resource_id: format!("{}/ghost.1", fx.run_id),
-        hostname: "127.9.9.9".into(),
-    };
+    let ghost = Provisioned::new("ghost.1", format!("{}/ghost.1", fx.run_id), "127.9.9.9");
     fx.terminate(&[ghost]).await;
 
     // A terminated instance runs nothing more.

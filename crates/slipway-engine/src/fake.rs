@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ pub struct FakeDriver {
     pub durations: Box<Durations>,
     pub concurrency: usize,
     /// Instances per provisioning call (`Driver::max_batch`); 1 unless a test batches.
-    pub max_batch: std::sync::atomic::AtomicUsize,
+    pub max_batch: AtomicUsize,
     /// Instances that exist right now, by resource id.
     pub live: Mutex<HashSet<String>>,
     /// Every step started, in order: (instance, step, env).
@@ -33,10 +34,24 @@ pub struct FakeDriver {
     pub batches: Mutex<Vec<usize>>,
     /// Instance name → errors its next provisioning attempts return, in order.
     pub provision_errors: Mutex<std::collections::HashMap<String, Vec<DriverError>>>,
-    /// (instance name, step) → the error that step returns instead of running.
-    pub step_errors: Mutex<std::collections::HashMap<(String, String), DriverError>>,
+    /// (instance name, step) → errors its next attempts return instead of running, in order.
+    pub step_errors: Mutex<std::collections::HashMap<(String, String), Vec<DriverError>>>,
     /// `terminate` panics (a driver bug), leaving everything running.
     pub terminate_panics: std::sync::atomic::AtomicBool,
+    /// `Driver::max_parallel_steps`.
+    pub max_parallel_steps: AtomicUsize,
+    /// Steps running right now, and the most that ever ran at once.
+    pub running: AtomicUsize,
+    pub most_running: AtomicUsize,
+    /// Instance name → how long `wait_ready` takes, and the error it then returns, if any.
+    pub boot: Mutex<std::collections::HashMap<String, (Duration, Option<DriverError>)>>,
+    /// `Driver::boot_timeout` and `Driver::provision_timeout`.
+    pub boot_timeout: Mutex<Duration>,
+    pub provision_timeout: Mutex<Duration>,
+    /// Every instance handed to `terminate`, as received (driver state included).
+    pub terminated: Mutex<Vec<Provisioned>>,
+    /// Every instance a step ran on, as received (driver state included).
+    pub step_instances: Mutex<Vec<Provisioned>>,
 }
 
 impl FakeDriver {
@@ -46,13 +61,21 @@ impl FakeDriver {
         Arc::new(FakeDriver {
             durations: Box::new(durations),
             concurrency: 64,
-            max_batch: std::sync::atomic::AtomicUsize::new(1),
+            max_batch: AtomicUsize::new(1),
             live: Mutex::new(HashSet::new()),
             started: Mutex::new(Vec::new()),
             batches: Mutex::new(Vec::new()),
             provision_errors: Mutex::new(Default::default()),
             step_errors: Mutex::new(Default::default()),
             terminate_panics: std::sync::atomic::AtomicBool::new(false),
+            max_parallel_steps: AtomicUsize::new(usize::MAX),
+            running: AtomicUsize::new(0),
+            most_running: AtomicUsize::new(0),
+            boot: Mutex::new(Default::default()),
+            boot_timeout: Mutex::new(Duration::from_secs(600)),
+            provision_timeout: Mutex::new(Duration::from_secs(900)),
+            terminated: Mutex::new(Vec::new()),
+            step_instances: Mutex::new(Vec::new()),
         })
     }
 
@@ -72,8 +95,33 @@ impl Driver for FakeDriver {
     fn max_batch(&self) -> usize {
         self.max_batch.load(std::sync::atomic::Ordering::Relaxed)
     }
+    fn max_parallel_steps(&self) -> usize {
+        self.max_parallel_steps.load(Ordering::Relaxed)
+    }
+    fn boot_timeout(&self) -> Duration {
+        *self.boot_timeout.lock().unwrap()
+    }
+    fn provision_timeout(&self) -> Duration {
+        *self.provision_timeout.lock().unwrap()
+    }
     async fn check(&self) -> Result<(), DriverError> {
         Ok(())
+    }
+    async fn wait_ready(
+        &self,
+        _: &str,
+        instance: &Provisioned,
+        cancel: CancellationToken,
+    ) -> Result<(), DriverError> {
+        let boot = self.boot.lock().unwrap().get(&instance.name).cloned();
+        let Some((d, error)) = boot else {
+            return Ok(());
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = cancel.cancelled() => return Err(DriverError::cancelled("cancelled")),
+        }
+        error.map_or(Ok(()), Err)
     }
     async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
         self.batches.lock().unwrap().push(req.instances.len());
@@ -100,6 +148,7 @@ impl Driver for FakeDriver {
                     name: i.name.clone(),
                     resource_id: rid,
                     hostname: format!("{}.fake", i.name),
+                    state: serde_json::json!({ "fake": i.index }),
                 })
             })
             .collect()
@@ -115,20 +164,35 @@ impl Driver for FakeDriver {
             req.step.clone(),
             req.env.clone(),
         ));
+        self.step_instances
+            .lock()
+            .unwrap()
+            .push(req.instance.clone());
         let injected = self
             .step_errors
             .lock()
             .unwrap()
-            .remove(&(req.instance.name.clone(), req.step.clone()));
+            .get_mut(&(req.instance.name.clone(), req.step.clone()))
+            .and_then(|errors| (!errors.is_empty()).then(|| errors.remove(0)));
         if let Some(e) = injected {
             return Err(e);
         }
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_running.fetch_max(now, Ordering::SeqCst);
         let d = (self.durations)(&req.instance.name, &req.step);
-        if !d.is_zero() {
+        let slept = if d.is_zero() {
+            // Yield once, so that steps the engine started together overlap.
+            tokio::task::yield_now().await;
+            true
+        } else {
             tokio::select! {
-                _ = tokio::time::sleep(d) => {}
-                _ = cancel.cancelled() => return Err(DriverError::cancelled("cancelled")),
+                _ = tokio::time::sleep(d) => true,
+                _ = cancel.cancelled() => false,
             }
+        };
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        if !slept {
+            return Err(DriverError::cancelled("cancelled"));
         }
         let mut outputs = IndexMap::new();
         for line in req.script.lines() {
@@ -165,6 +229,10 @@ impl Driver for FakeDriver {
         {
             panic!("the fake driver's terminate panics, as asked");
         }
+        self.terminated
+            .lock()
+            .unwrap()
+            .extend(instances.iter().cloned());
         let mut live = self.live.lock().unwrap();
         for i in instances {
             live.remove(&i.resource_id);

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Semaphore;
+
 use indexmap::IndexMap;
 use slipway_driver::{
     Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
@@ -30,6 +32,9 @@ use crate::mask::Masker;
 use crate::resolve::{builtin_env, generate_secret, resolve_inputs, InstanceValues};
 use crate::teardown::{teardown, TeardownTarget};
 
+/// How many times a step whose script never started (the transport dropped first) is tried.
+const STEP_ATTEMPTS: u32 = 3;
+
 /// Drivers by cloud name (`local`, `my-ec2`, …).
 pub type Drivers = HashMap<String, Arc<dyn Driver>>;
 
@@ -40,6 +45,23 @@ pub struct Context {
     pub drivers: Drivers,
     pub hooks: Arc<dyn Hooks>,
     pub clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// Calls the store. SQLite blocks (a commit, another process's lock for up to the busy
+    /// timeout), so on a multi-threaded runtime the call tells tokio first
+    /// (`block_in_place`): the runtime moves its other tasks (steps, log forwarding) to another
+    /// worker, and only the caller, which must wait for the commit anyway, waits.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let call = || {
+            let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut store)
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+            _ => call(),
+        }
+    }
 }
 
 /// One launch of a validated recipe.
@@ -92,6 +114,10 @@ enum Msg {
         step: StepId,
         result: Result<StepResult, DriverError>,
     },
+    Booted {
+        instance: usize,
+        result: Result<(), DriverError>,
+    },
     Reports {
         instance: usize,
         result: Result<Vec<(String, u64)>, DriverError>,
@@ -114,79 +140,149 @@ pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) ->
         }
     };
     let (tx, rx) = mpsc::unbounded_channel();
-    let values = plan
-        .instances
+    let dependents = plan.dependents();
+    let steps = plan
+        .steps
         .iter()
-        .map(|i| InstanceValues {
-            node: i.node.clone(),
-            index: i.index,
-            cloud: i.cloud.clone(),
-            ..InstanceValues::default()
+        .zip(dependents)
+        .map(|(s, dependents)| StepRun {
+            state: StepState::Pending,
+            started_at: 0,
+            waiting_on: s.after.len(),
+            dependents,
         })
         .collect();
-    let n_steps = plan.steps.len();
-    let n_inst = plan.instances.len();
+    let inst = plan
+        .instances
+        .iter()
+        .map(|i| InstanceRun {
+            values: InstanceValues {
+                node: i.node.clone(),
+                index: i.index,
+                cloud: i.cloud.clone(),
+                ..InstanceValues::default()
+            },
+            provisioned: None,
+            state: InstanceState::Pending,
+            reports_fetched: false,
+            inputs_recorded: false,
+        })
+        .collect();
+    let non_reporting = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind != StepKind::Reporting)
+        .count();
+    let progress = Progress {
+        provisions_left: plan.instances.len(),
+        non_reporting_left: non_reporting,
+        any_reporting: non_reporting < plan.steps.len(),
+        in_flight: 0,
+    };
     let run = Run {
         ctx,
-        dependents: plan.dependents(),
-        remaining: plan.steps.iter().map(|s| s.after.len()).collect(),
-        plan,
         l: &launch,
-        values,
-        provisioned: vec![None; n_inst],
-        step_state: vec![StepState::Pending; n_steps],
-        step_started: vec![0; n_steps],
-        inst_state: vec![InstanceState::Pending; n_inst],
-        reports_fetched: vec![false; n_inst],
+        plan,
+        inst,
+        steps,
+        progress,
         run_state: RunState::Initializing,
-        in_flight: 0,
         failure: None,
         store_error: None,
-        masker: Masker::default(),
-        generated: IndexMap::new(),
+        secrets: Secrets::default(),
+        logs: PendingLogs::default(),
         tx,
         rx,
-        step_cancel: cancel.child_token(),
-        user_cancel: cancel,
-        pending_logs: Vec::new(),
-        pending_log_events: Vec::new(),
-        inputs_recorded: vec![false; n_inst],
-        provisions_left: n_inst,
-        non_reporting_left: 0,
-        any_reporting: false,
+        cancel: Cancels {
+            steps: cancel.child_token(),
+            user: cancel,
+        },
+        step_slots: HashMap::new(),
     };
-    run.go().await
+    // Checkpoints of the WAL happen on a thread of their own, never in a commit of the run.
+    let checkpointer = ctx.with_store(|s| {
+        let c = slipway_store::Checkpointer::start(s).ok()?;
+        s.set_auto_checkpoint(0).ok()?;
+        Some(c)
+    });
+    let outcome = run.go().await;
+    if checkpointer.is_some() {
+        ctx.with_store(|s| s.set_auto_checkpoint(1000)).ok();
+    }
+    drop(checkpointer);
+    outcome
 }
 
+/// The coordinator's state of a run: the plan, and one record per instance and per step
+/// (indexed like `plan.instances` and `plan.steps`).
 struct Run<'a> {
     ctx: &'a Context,
     l: &'a Launch,
     plan: Plan,
-    values: Vec<InstanceValues>,
-    provisioned: Vec<Option<Provisioned>>,
-    step_state: Vec<StepState>,
-    step_started: Vec<i64>,
-    remaining: Vec<usize>,
-    dependents: Vec<Vec<StepId>>,
-    inst_state: Vec<InstanceState>,
-    reports_fetched: Vec<bool>,
-    inputs_recorded: Vec<bool>,
-    /// Counters that decide the run's phase without rescanning every step.
+    inst: Vec<InstanceRun>,
+    steps: Vec<StepRun>,
+    progress: Progress,
+    run_state: RunState,
+    failure: Option<Failure>,
+    store_error: Option<String>,
+    secrets: Secrets,
+    logs: PendingLogs,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    cancel: Cancels,
+    /// Per cloud: a permit for each step allowed to run at once (`Driver::max_parallel_steps`).
+    step_slots: HashMap<String, Arc<Semaphore>>,
+}
+
+/// What the run knows of one instance.
+struct InstanceRun {
+    /// Its built-in parameters and outputs, as wires read them.
+    values: InstanceValues,
+    provisioned: Option<Provisioned>,
+    state: InstanceState,
+    reports_fetched: bool,
+    /// Its resolved inputs are in the store (the first step that reads wires records them).
+    inputs_recorded: bool,
+}
+
+/// What the run knows of one step.
+struct StepRun {
+    state: StepState,
+    started_at: i64,
+    /// Steps it waits for that have not succeeded yet.
+    waiting_on: usize,
+    /// Steps that wait for it.
+    dependents: Vec<StepId>,
+}
+
+/// Counters that decide the run's phase without rescanning every step.
+struct Progress {
     provisions_left: usize,
     non_reporting_left: usize,
     any_reporting: bool,
-    run_state: RunState,
+    /// Spawned tasks (provisioning batches, boots, steps, report fetches) not yet reported back.
     in_flight: usize,
-    failure: Option<Failure>,
-    store_error: Option<String>,
+}
+
+/// Values masked from everything shown or stored, and the generated ones.
+#[derive(Default)]
+struct Secrets {
     masker: Masker,
     generated: IndexMap<(String, String), String>,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
-    step_cancel: CancellationToken,
-    user_cancel: CancellationToken,
-    pending_logs: Vec<NewLogLine>,
-    pending_log_events: Vec<Event>,
+}
+
+/// Log lines waiting to be committed in one transaction, and their events, announced after.
+#[derive(Default)]
+struct PendingLogs {
+    lines: Vec<NewLogLine>,
+    events: Vec<Event>,
+}
+
+struct Cancels {
+    /// Stops the steps in flight: cancelled on the first failure, or by the user.
+    steps: CancellationToken,
+    /// The user's stop (Ctrl-C, `slipway terminate`).
+    user: CancellationToken,
 }
 
 fn store_kind(kind: StepKind) -> slipway_store::StepKind {
@@ -204,10 +300,7 @@ impl Run<'_> {
 
     /// Commits a change; the first store failure aborts the run as an infrastructure error.
     fn record(&mut self, f: impl FnOnce(&mut Store) -> Result<(), StoreError>) -> bool {
-        let result = {
-            let mut store = self.ctx.store.lock().expect("store lock");
-            f(&mut store)
-        };
+        let result = self.ctx.with_store(f);
         match result {
             Ok(()) => true,
             Err(e) => {
@@ -243,14 +336,14 @@ impl Run<'_> {
     }
 
     fn set_instance_state(&mut self, i: usize, state: InstanceState, detail: Option<String>) {
-        if self.inst_state[i] == state && detail.is_none() {
+        if self.inst[i].state == state && detail.is_none() {
             return;
         }
         let (id, at) = (self.run_id().to_string(), self.now());
         let name = self.plan.instances[i].name.clone();
         let d = detail.clone();
         if self.record(|s| s.set_instance_state(&id, &name, state, at, d.as_deref())) {
-            self.inst_state[i] = state;
+            self.inst[i].state = state;
             self.announce(Event::InstanceState {
                 run_id: id,
                 instance: name,
@@ -263,9 +356,9 @@ impl Run<'_> {
 
     fn system_log(&mut self, instance: Option<usize>, step: Option<StepKind>, line: String) {
         let at = self.now();
-        let line = self.masker.mask(&line);
+        let line = self.secrets.masker.mask(&line);
         let instance = instance.map(|i| self.plan.instances[i].name.clone());
-        self.pending_logs.push(NewLogLine {
+        self.logs.lines.push(NewLogLine {
             run_id: self.run_id().to_string(),
             instance: instance.clone(),
             step: step.map(store_kind),
@@ -273,7 +366,7 @@ impl Run<'_> {
             line: line.clone(),
             at,
         });
-        self.pending_log_events.push(Event::Log {
+        self.logs.events.push(Event::Log {
             run_id: self.run_id().to_string(),
             instance,
             step: step.map(|k| k.as_str().to_string()),
@@ -284,11 +377,11 @@ impl Run<'_> {
     }
 
     fn flush_logs(&mut self) {
-        if self.pending_logs.is_empty() {
+        if self.logs.lines.is_empty() {
             return;
         }
-        let lines = std::mem::take(&mut self.pending_logs);
-        let events = std::mem::take(&mut self.pending_log_events);
+        let lines = std::mem::take(&mut self.logs.lines);
+        let events = std::mem::take(&mut self.logs.events);
         if self.record(|s| s.append_logs(&lines)) {
             for e in events {
                 self.announce(e);
@@ -297,21 +390,14 @@ impl Run<'_> {
     }
 
     fn fail(&mut self, kind: FailureKind, message: String) {
-        let message = self.masker.mask(&message);
+        let message = self.secrets.masker.mask(&message);
         if self.failure.is_none() {
             self.failure = Some(Failure { kind, message });
-            self.step_cancel.cancel();
+            self.cancel.steps.cancel();
         }
     }
 
     async fn go(mut self) -> Outcome {
-        self.non_reporting_left = self
-            .plan
-            .steps
-            .iter()
-            .filter(|s| s.kind != StepKind::Reporting)
-            .count();
-        self.any_reporting = self.non_reporting_left < self.plan.steps.len();
         self.start();
         if self.failure.is_none() {
             self.start_provisioning();
@@ -322,12 +408,12 @@ impl Run<'_> {
         // gets the logs of the test that failed; then every provisioned instance's reports are
         // fetched.
         if matches!(&self.failure, Some(f) if f.kind != FailureKind::Cancelled) {
-            self.step_cancel = self.user_cancel.child_token();
+            self.cancel.steps = self.cancel.user.child_token();
             self.start_failure_reporting();
             self.pump().await;
         }
         for i in 0..self.plan.instances.len() {
-            if !self.reports_fetched[i] && self.provisioned[i].is_some() {
+            if !self.inst[i].reports_fetched && self.inst[i].provisioned.is_some() {
                 self.start_report_fetch(i);
             }
         }
@@ -407,9 +493,11 @@ impl Run<'_> {
                 if let Some(n) = spec.generate {
                     let v = generate_secret(n);
                     if spec.secret {
-                        self.masker.add(&v);
+                        self.secrets.masker.add(&v);
                     }
-                    self.generated.insert((nname.clone(), iname.clone()), v);
+                    self.secrets
+                        .generated
+                        .insert((nname.clone(), iname.clone()), v);
                 }
                 if spec.secret {
                     for s in l
@@ -418,7 +506,7 @@ impl Run<'_> {
                         .iter()
                         .filter(|s| &s.node == nname && &s.input == iname)
                     {
-                        self.masker.add(&s.value);
+                        self.secrets.masker.add(&s.value);
                     }
                 }
             }
@@ -455,9 +543,9 @@ impl Run<'_> {
                 let req_base = (self.run_id().to_string(), self.l.run_dir.clone());
                 let tx = self.tx.clone();
                 let driver = driver.clone();
-                let cancel = self.step_cancel.clone();
+                let cancel = self.cancel.steps.clone();
                 let permits = permits.clone();
-                self.in_flight += 1;
+                self.progress.in_flight += 1;
                 tokio::spawn(async move {
                     let _permit = permits.acquire_owned().await;
                     let results = provision_with_retries(&*driver, req_base, specs, cancel).await;
@@ -497,9 +585,9 @@ impl Run<'_> {
         }
         for (&i, name) in ids.iter().zip(names) {
             let sid = self.plan.instances[i].steps[0];
-            self.inst_state[i] = InstanceState::Provisioning;
-            self.step_state[sid] = StepState::Running;
-            self.step_started[sid] = at;
+            self.inst[i].state = InstanceState::Provisioning;
+            self.steps[sid].state = StepState::Running;
+            self.steps[sid].started_at = at;
             self.announce(Event::InstanceState {
                 run_id: id.clone(),
                 instance: name.clone(),
@@ -543,8 +631,8 @@ impl Run<'_> {
         if self.record(|s| {
             s.set_step_state(&id, &name, store_kind(kind), StepState::Running, at, None)
         }) {
-            self.step_state[sid] = StepState::Running;
-            self.step_started[sid] = at;
+            self.steps[sid].state = StepState::Running;
+            self.steps[sid].started_at = at;
             self.announce(Event::StepStarted {
                 run_id: id,
                 instance: name,
@@ -567,14 +655,14 @@ impl Run<'_> {
         let at = self.now();
         let (id, name, kind) = self.step_names(sid);
         if self.record(|s| s.set_step_state(&id, &name, store_kind(kind), state, at, exit_code)) {
-            self.step_state[sid] = state;
+            self.steps[sid].state = state;
             self.announce(Event::StepFinished {
                 run_id: id,
                 instance: name,
                 step: kind.as_str().to_string(),
                 state,
                 exit_code,
-                duration_ms: at - self.step_started[sid],
+                duration_ms: at - self.steps[sid].started_at,
                 at,
             });
         }
@@ -582,10 +670,10 @@ impl Run<'_> {
 
     /// Processes messages until no task is in flight.
     async fn pump(&mut self) {
-        while self.in_flight > 0 {
+        while self.progress.in_flight > 0 {
             let msg = tokio::select! {
                 m = self.rx.recv() => m,
-                _ = self.user_cancel.cancelled(), if self.failure.is_none() => {
+                _ = self.cancel.user.cancelled(), if self.failure.is_none() => {
                     self.system_log(None, None, "cancelled: stopping every step".into());
                     self.fail(FailureKind::Cancelled, "the run was cancelled".into());
                     continue;
@@ -599,7 +687,7 @@ impl Run<'_> {
             self.flush_logs();
         }
         self.flush_logs();
-        if self.user_cancel.is_cancelled() && self.failure.is_none() {
+        if self.cancel.user.is_cancelled() && self.failure.is_none() {
             self.fail(FailureKind::Cancelled, "the run was cancelled".into());
         }
     }
@@ -614,7 +702,7 @@ impl Run<'_> {
             } => {
                 let s = &self.plan.steps[step];
                 let instance = self.plan.instances[s.instance].name.clone();
-                self.pending_logs.push(NewLogLine {
+                self.logs.lines.push(NewLogLine {
                     run_id: self.run_id().to_string(),
                     instance: Some(instance.clone()),
                     step: Some(store_kind(s.kind)),
@@ -622,7 +710,7 @@ impl Run<'_> {
                     line: line.clone(),
                     at,
                 });
-                self.pending_log_events.push(Event::Log {
+                self.logs.events.push(Event::Log {
                     run_id: self.run_id().to_string(),
                     instance: Some(instance),
                     step: Some(s.kind.as_str().to_string()),
@@ -633,37 +721,44 @@ impl Run<'_> {
             }
             Msg::Provisioned(results) => {
                 self.flush_logs();
-                self.in_flight -= 1;
+                self.progress.in_flight -= 1;
                 for (i, result) in results {
                     self.on_provisioned(i, result);
                 }
             }
             Msg::StepDone { step, result } => {
                 self.flush_logs();
-                self.in_flight -= 1;
+                self.progress.in_flight -= 1;
                 self.on_step_done(step, result);
+            }
+            Msg::Booted { instance, result } => {
+                self.flush_logs();
+                self.progress.in_flight -= 1;
+                self.on_booted(instance, result);
             }
             Msg::Reports { instance, result } => {
                 self.flush_logs();
-                self.in_flight -= 1;
+                self.progress.in_flight -= 1;
                 self.on_reports(instance, result);
             }
         }
     }
 
     fn on_provisioned(&mut self, i: usize, result: Result<Provisioned, DriverError>) {
-        let sid = self.plan.instances[i].steps[0];
         match result {
             Ok(p) => {
                 let (id, at) = (self.run_id().to_string(), self.now());
                 let name = self.plan.instances[i].name.clone();
                 let (rid, host) = (p.resource_id.clone(), p.hostname.clone());
                 // The resource is recorded first, so a crash from here on cannot forget it.
-                self.record(|s| s.set_instance_resource(&id, &name, &rid, Some(&host), at));
-                self.values[i].hostname = Some(p.hostname.clone());
-                self.values[i].instance_id = Some(p.resource_id.clone());
-                self.provisioned[i] = Some(p);
-                let v = &self.values[i];
+                let state = (!p.state.is_null()).then(|| p.state.to_string());
+                self.record(|s| {
+                    s.set_instance_resource(&id, &name, &rid, Some(&host), state.as_deref(), at)
+                });
+                self.inst[i].values.hostname = Some(p.hostname.clone());
+                self.inst[i].values.instance_id = Some(p.resource_id.clone());
+                self.inst[i].provisioned = Some(p);
+                let v = &self.inst[i].values;
                 let params: Vec<NewParam> = ["hostname", "instance_id", "index", "node", "cloud"]
                     .iter()
                     .map(|n| NewParam {
@@ -682,37 +777,88 @@ impl Run<'_> {
                 );
                 self.flush_logs();
                 self.set_instance_state(i, InstanceState::Booting, None);
+                self.start_boot(i);
+            }
+            Err(e) => self.provision_failed(i, "provisioning", e),
+        }
+    }
+
+    /// Waits, off the coordinator, for a provisioned instance to accept steps.
+    fn start_boot(&mut self, i: usize) {
+        let (Some(p), Some(driver)) = (
+            self.inst[i].provisioned.clone(),
+            self.driver_for(&self.plan.instances[i].cloud),
+        ) else {
+            return;
+        };
+        let (run_id, tx, cancel) = (
+            self.run_id().to_string(),
+            self.tx.clone(),
+            self.cancel.steps.clone(),
+        );
+        self.progress.in_flight += 1;
+        tokio::spawn(async move {
+            let limit = driver.boot_timeout();
+            let result =
+                match tokio::time::timeout(limit, driver.wait_ready(&run_id, &p, cancel)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(DriverError::other(format!(
+                        "{} did not become ready within {} (the cloud's boot timeout)",
+                        p.name,
+                        human_duration(limit)
+                    ))),
+                };
+            let _ = tx.send(Msg::Booted {
+                instance: i,
+                result,
+            });
+        });
+    }
+
+    fn on_booted(&mut self, i: usize, result: Result<(), DriverError>) {
+        match result {
+            Ok(()) => {
+                let sid = self.plan.instances[i].steps[0];
                 self.finish_step(sid, StepState::Succeeded, None);
                 self.step_succeeded(sid);
+                self.provision_finished();
             }
-            Err(e) => {
-                if e.kind == ErrorKind::Cancelled {
-                    self.fail(FailureKind::Cancelled, "the run was cancelled".into());
-                }
-                let kind = if e.kind == ErrorKind::Cancelled {
-                    StepState::Cancelled
-                } else {
-                    StepState::Failed
-                };
-                self.finish_step(sid, kind, None);
-                if kind == StepState::Failed {
-                    let reason = self.masker.mask(&format!(
-                        "provisioning failed ({}): {}",
-                        e.kind.as_str(),
-                        e.message
-                    ));
-                    self.fail_instance(i, StepKind::Provision, &reason);
-                    self.fail(
-                        FailureKind::Infrastructure,
-                        format!("{}: {reason}", self.plan.instances[i].name),
-                    );
-                }
-            }
+            Err(e) => self.provision_failed(i, "booting", e),
         }
-        self.provisions_left -= 1;
+    }
+
+    /// Provisioning or booting an instance failed (or was cancelled).
+    fn provision_failed(&mut self, i: usize, what: &str, e: DriverError) {
+        let sid = self.plan.instances[i].steps[0];
+        if e.kind == ErrorKind::Cancelled {
+            self.fail(FailureKind::Cancelled, "the run was cancelled".into());
+        }
+        let kind = if e.kind == ErrorKind::Cancelled {
+            StepState::Cancelled
+        } else {
+            StepState::Failed
+        };
+        self.finish_step(sid, kind, None);
+        if kind == StepState::Failed {
+            let reason = self.secrets.masker.mask(&format!(
+                "{what} failed ({}): {}",
+                e.kind.as_str(),
+                e.message
+            ));
+            self.fail_instance(i, StepKind::Provision, &reason);
+            self.fail(
+                FailureKind::Infrastructure,
+                format!("{}: {reason}", self.plan.instances[i].name),
+            );
+        }
+        self.provision_finished();
+    }
+
+    fn provision_finished(&mut self) {
+        self.progress.provisions_left -= 1;
         if self.run_state == RunState::Provisioning
             && self.failure.is_none()
-            && self.provisions_left == 0
+            && self.progress.provisions_left == 0
         {
             self.set_run_state(RunState::Executing);
         }
@@ -721,9 +867,9 @@ impl Run<'_> {
     fn fail_instance(&mut self, i: usize, step: StepKind, reason: &str) {
         let (id, at) = (self.run_id().to_string(), self.now());
         let name = self.plan.instances[i].name.clone();
-        let reason = self.masker.mask(reason);
+        let reason = self.secrets.masker.mask(reason);
         if self.record(|s| s.fail_instance(&id, &name, Some(store_kind(step)), &reason, at)) {
-            self.inst_state[i] = InstanceState::Failed;
+            self.inst[i].state = InstanceState::Failed;
             self.announce(Event::InstanceState {
                 run_id: id,
                 instance: name,
@@ -739,20 +885,20 @@ impl Run<'_> {
     fn step_succeeded(&mut self, sid: StepId) {
         let inst = self.plan.steps[sid].instance;
         if self.plan.steps[sid].kind != StepKind::Reporting {
-            self.non_reporting_left -= 1;
+            self.progress.non_reporting_left -= 1;
         }
         if self.plan.instances[inst].steps.last() == Some(&sid) {
             self.set_instance_state(inst, InstanceState::Ready, None);
             self.start_report_fetch(inst);
         }
-        let deps = std::mem::take(&mut self.dependents[sid]);
+        let deps = std::mem::take(&mut self.steps[sid].dependents);
         for &d in &deps {
-            self.remaining[d] -= 1;
-            if self.remaining[d] == 0 && self.failure.is_none() {
+            self.steps[d].waiting_on -= 1;
+            if self.steps[d].waiting_on == 0 && self.failure.is_none() {
                 self.start_step(d);
             }
         }
-        self.dependents[sid] = deps;
+        self.steps[sid].dependents = deps;
         self.update_phase();
     }
 
@@ -760,7 +906,7 @@ impl Run<'_> {
         if self.failure.is_some() || self.run_state != RunState::Executing {
             return;
         }
-        if self.non_reporting_left == 0 && self.any_reporting {
+        if self.progress.non_reporting_left == 0 && self.progress.any_reporting {
             self.set_run_state(RunState::Reporting);
         }
     }
@@ -790,17 +936,17 @@ impl Run<'_> {
 
         // Inputs are resolved now, just before the step starts.
         let by_node = &self.plan.by_node;
-        let values = &self.values;
+        let inst_runs = &self.inst;
         let inputs = resolve_inputs(
             recipe,
             &inst.node,
             &self.l.opts.sets,
-            &self.generated,
+            &self.secrets.generated,
             kind.reads_wires(),
             |n: &str| {
                 by_node
                     .get(n)
-                    .map(|ids| ids.iter().map(|&id| &values[id]).collect())
+                    .map(|ids| ids.iter().map(|&id| &inst_runs[id].values).collect())
                     .unwrap_or_default()
             },
         );
@@ -818,10 +964,10 @@ impl Run<'_> {
             }
         };
         for input in inputs.iter().filter(|x| x.secret) {
-            self.masker.add(&input.value);
+            self.secrets.masker.add(&input.value);
         }
-        if kind.reads_wires() && !self.inputs_recorded[i] {
-            self.inputs_recorded[i] = true;
+        if kind.reads_wires() && !self.inst[i].inputs_recorded {
+            self.inst[i].inputs_recorded = true;
             let (id, at) = (self.run_id().to_string(), self.now());
             let name = inst.name.clone();
             let params: Vec<NewParam> = inputs
@@ -833,17 +979,17 @@ impl Run<'_> {
                     value: if x.secret {
                         crate::mask::MASK.to_string()
                     } else {
-                        self.masker.mask(&x.value)
+                        self.secrets.masker.mask(&x.value)
                     },
                     secret: x.secret,
                 })
                 .collect();
             self.record(|s| s.set_params(&id, &params, at));
         }
-        let mut env = builtin_env(self.run_id(), &self.values[i]);
+        let mut env = builtin_env(self.run_id(), &self.inst[i].values);
         env.extend(inputs.into_iter().map(|x| (x.name, x.value)));
 
-        let Some(provisioned) = self.provisioned[i].clone() else {
+        let Some(provisioned) = self.inst[i].provisioned.clone() else {
             return;
         };
         let Some(driver) = self.driver_for(&self.plan.instances[i].cloud) else {
@@ -868,29 +1014,77 @@ impl Run<'_> {
             packages,
         };
         let tx = self.tx.clone();
-        let masker = self.masker.clone();
+        let masker = self.secrets.masker.clone();
         let clock = self.ctx.clock.clone();
-        let cancel = self.step_cancel.child_token();
-        self.in_flight += 1;
+        let cancel = self.cancel.steps.child_token();
+        let slots = self.step_slots(&self.plan.instances[i].cloud.clone(), &*driver);
+        self.progress.in_flight += 1;
         tokio::spawn(async move {
-            let (ltx, mut lrx) = mpsc::channel::<OutputLine>(1024);
-            let forward = async {
-                while let Some(line) = lrx.recv().await {
-                    let stream = match line.stream {
-                        Stream::Stdout => LogStream::Stdout,
-                        Stream::Stderr => LogStream::Stderr,
-                    };
-                    let _ = tx.send(Msg::Log {
-                        step: sid,
-                        stream,
-                        line: masker.mask(&line.text),
-                        at: clock.now_ms(),
-                    });
+            // The cloud's limit on steps at once: a step queued here has not started yet.
+            let _slot = tokio::select! {
+                permit = slots.acquire_owned() => permit.ok(),
+                _ = cancel.cancelled() => {
+                    let result = Err(DriverError::cancelled("cancelled before the step started"));
+                    let _ = tx.send(Msg::StepDone { step: sid, result });
+                    return;
                 }
             };
-            let (result, ()) = tokio::join!(driver.run_step(req, ltx, cancel), forward);
+            let mut attempt = 1;
+            let result = loop {
+                let (ltx, mut lrx) = mpsc::channel::<OutputLine>(1024);
+                let forward = async {
+                    while let Some(line) = lrx.recv().await {
+                        let stream = match line.stream {
+                            Stream::Stdout => LogStream::Stdout,
+                            Stream::Stderr => LogStream::Stderr,
+                        };
+                        let _ = tx.send(Msg::Log {
+                            step: sid,
+                            stream,
+                            line: masker.mask(&line.text),
+                            at: clock.now_ms(),
+                        });
+                    }
+                };
+                let (result, ()) =
+                    tokio::join!(driver.run_step(req.clone(), ltx, cancel.clone()), forward);
+                // A transient error promises the script never started: run it again.
+                match result {
+                    Err(e) if e.is_retryable() && attempt < STEP_ATTEMPTS => {
+                        let _ = tx.send(Msg::Log {
+                            step: sid,
+                            stream: LogStream::System,
+                            line: masker.mask(&format!(
+                                "the {} recipe did not start ({}); trying again (attempt {} of {STEP_ATTEMPTS})",
+                                req.step,
+                                e.message,
+                                attempt + 1
+                            )),
+                            at: clock.now_ms(),
+                        });
+                        let pause = std::time::Duration::from_millis(500 * u64::from(attempt));
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = cancel.cancelled() => break Err(DriverError::cancelled("cancelled")),
+                        }
+                        attempt += 1;
+                    }
+                    other => break other,
+                }
+            };
             let _ = tx.send(Msg::StepDone { step: sid, result });
         });
+    }
+
+    /// The semaphore that bounds the steps running at once on `cloud`.
+    fn step_slots(&mut self, cloud: &str, driver: &dyn Driver) -> Arc<Semaphore> {
+        self.step_slots
+            .entry(cloud.to_string())
+            .or_insert_with(|| {
+                let n = driver.max_parallel_steps().clamp(1, Semaphore::MAX_PERMITS);
+                Arc::new(Semaphore::new(n))
+            })
+            .clone()
     }
 
     fn on_step_done(&mut self, sid: StepId, result: Result<StepResult, DriverError>) {
@@ -908,7 +1102,7 @@ impl Run<'_> {
                             instance: name.clone(),
                             name: k.clone(),
                             kind: ParamKind::Output,
-                            value: self.masker.mask(v),
+                            value: self.secrets.masker.mask(v),
                             secret: false,
                         })
                         .collect();
@@ -922,7 +1116,7 @@ impl Run<'_> {
                             });
                         }
                     }
-                    self.values[i].outputs.extend(r.outputs);
+                    self.inst[i].values.outputs.extend(r.outputs);
                 }
                 self.finish_step(sid, StepState::Succeeded, Some(0));
                 self.step_succeeded(sid);
@@ -1008,27 +1202,30 @@ impl Run<'_> {
     fn start_failure_reporting(&mut self) {
         for sid in 0..self.plan.steps.len() {
             let s = &self.plan.steps[sid];
-            if s.kind != StepKind::Reporting || self.step_state[sid] != StepState::Pending {
+            if s.kind != StepKind::Reporting || self.steps[sid].state != StepState::Pending {
                 continue;
             }
             let inst = &self.plan.instances[s.instance];
             let deployed = inst.steps.iter().any(|&d| {
                 self.plan.steps[d].kind == StepKind::Deployment
-                    && matches!(self.step_state[d], StepState::Succeeded | StepState::Failed)
+                    && matches!(
+                        self.steps[d].state,
+                        StepState::Succeeded | StepState::Failed
+                    )
             });
-            if deployed && self.provisioned[s.instance].is_some() {
+            if deployed && self.inst[s.instance].provisioned.is_some() {
                 self.start_step(sid);
             }
         }
     }
 
     fn start_report_fetch(&mut self, i: usize) {
-        if self.reports_fetched[i] {
+        if self.inst[i].reports_fetched {
             return;
         }
-        self.reports_fetched[i] = true;
+        self.inst[i].reports_fetched = true;
         let (Some(p), Some(driver)) = (
-            self.provisioned[i].clone(),
+            self.inst[i].provisioned.clone(),
             self.driver_for(&self.plan.instances[i].cloud),
         ) else {
             return;
@@ -1043,7 +1240,7 @@ impl Run<'_> {
             self.l.run_dir.clone(),
             self.tx.clone(),
         );
-        self.in_flight += 1;
+        self.progress.in_flight += 1;
         tokio::spawn(async move {
             let result = driver.fetch_reports(&run_id, &run_dir, &p, &dest).await;
             let _ = tx.send(Msg::Reports {
@@ -1081,18 +1278,18 @@ impl Run<'_> {
     async fn finish(mut self) -> Outcome {
         // Steps that never ran are marked skipped, so the record has no dangling `pending`.
         for sid in 0..self.plan.steps.len() {
-            if self.step_state[sid] == StepState::Pending {
+            if self.steps[sid].state == StepState::Pending {
                 let at = self.now();
                 let (id, name, kind) = self.step_names(sid);
                 if self.record(|s| {
                     s.set_step_state(&id, &name, store_kind(kind), StepState::Skipped, at, None)
                 }) {
-                    self.step_state[sid] = StepState::Skipped;
+                    self.steps[sid].state = StepState::Skipped;
                 }
             }
         }
         // A run succeeds only when every step did.
-        if self.failure.is_none() && self.step_state.iter().any(|s| *s != StepState::Succeeded) {
+        if self.failure.is_none() && self.steps.iter().any(|s| s.state != StepState::Succeeded) {
             self.fail(FailureKind::Infrastructure, "some steps never ran".into());
         }
         let failure = self.failure.clone();
@@ -1116,7 +1313,7 @@ impl Run<'_> {
                 .map(|(i, inst)| TeardownTarget {
                     name: inst.name.clone(),
                     cloud: inst.cloud.clone(),
-                    provisioned: self.provisioned[i].clone(),
+                    provisioned: self.inst[i].provisioned.clone(),
                 })
                 .collect();
             if let Err(e) = teardown(self.ctx, self.run_id(), &self.l.run_dir, targets).await {
@@ -1163,7 +1360,7 @@ impl Run<'_> {
             if exit_code == exit::SUCCESS {
                 exit_code = exit::INFRASTRUCTURE;
             }
-            let e = self.masker.mask(&e);
+            let e = self.secrets.masker.mask(&e);
             error = Some(match error {
                 Some(prev) => format!("{prev}; teardown: {e}"),
                 None => format!("teardown: {e}"),
@@ -1227,7 +1424,20 @@ async fn provision_with_retries(
             run_dir: run_dir.clone(),
             instances: todo.iter().map(|(_, s)| s.clone()).collect(),
         };
-        let results = driver.provision(req).await;
+        let limit = driver.provision_timeout();
+        let count = req.instances.len();
+        let results = match tokio::time::timeout(limit, driver.provision(req)).await {
+            Ok(results) => results,
+            // What the call created is tagged with the run: teardown's sweep finds it.
+            Err(_) => (0..count)
+                .map(|_| {
+                    Err(DriverError::other(format!(
+                        "the cloud did not finish creating the instance within {} (its provisioning timeout)",
+                        human_duration(limit)
+                    )))
+                })
+                .collect(),
+        };
         let mut retry = Vec::new();
         for ((i, spec), result) in todo.into_iter().zip(
             results
@@ -1249,4 +1459,16 @@ async fn provision_with_retries(
         todo = retry;
     }
     done
+}
+
+/// `90 s`, `15 min`.
+fn human_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 120 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else if secs > 0 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }

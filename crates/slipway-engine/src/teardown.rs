@@ -93,11 +93,8 @@ pub(crate) async fn teardown(
                             .map(|t| t.name.clone())
                             .or_else(|| rid.rsplit('/').next().map(str::to_string))
                             .unwrap_or_else(|| rid.clone());
-                        Provisioned {
-                            name,
-                            resource_id: rid.clone(),
-                            hostname: String::new(),
-                        }
+                        // Found by tag alone: drivers terminate these from the id.
+                        Provisioned::new(name, rid.clone(), "")
                     })
                     .collect();
                 let swept = spawn_terminate(driver.clone(), run_id, run_dir, orphans).await;
@@ -157,10 +154,7 @@ fn set_states<'a>(
     }
     let at = ctx.clock.now_ms();
     let changes: Vec<(&str, InstanceState)> = names.iter().map(|n| (*n, state)).collect();
-    ctx.store
-        .lock()
-        .expect("store lock")
-        .set_instance_states(run_id, &changes, at)
+    ctx.with_store(|s| s.set_instance_states(run_id, &changes, at))
         .map_err(|e| format!("the run store failed: {e}"))?;
     for name in names {
         ctx.hooks.on_event(&Event::InstanceState {
@@ -208,10 +202,7 @@ pub async fn terminate_run(
     run_dir: &Path,
 ) -> Result<RunState, TerminateError> {
     let detail = ctx
-        .store
-        .lock()
-        .expect("store lock")
-        .run(run_id)
+        .with_store(|s| s.run(run_id))
         .map_err(|e| TerminateError::Store(e.to_string()))?
         .ok_or_else(|| TerminateError::NotFound(run_id.to_string()))?;
     let state = detail.run.state;
@@ -219,11 +210,7 @@ pub async fn terminate_run(
     let mut store_errors: Vec<String> = Vec::new();
     let change = |s: RunState, detail: Option<&str>, errors: &mut Vec<String>| {
         let at = ctx.clock.now_ms();
-        let result = ctx
-            .store
-            .lock()
-            .expect("store lock")
-            .set_run_state(run_id, s, at, detail);
+        let result = ctx.with_store(|store| store.set_run_state(run_id, s, at, detail));
         match result {
             Ok(()) => ctx.hooks.on_event(&Event::RunState {
                 run_id: run_id.to_string(),
@@ -241,17 +228,18 @@ pub async fn terminate_run(
         );
         // Steps an interrupted process left running or pending will never finish now.
         let at = ctx.clock.now_ms();
-        let mut store = ctx.store.lock().expect("store lock");
-        for s in &detail.steps {
-            let end = match s.state {
-                StepState::Running => StepState::Cancelled,
-                StepState::Pending => StepState::Skipped,
-                _ => continue,
-            };
-            if let Err(e) = store.set_step_state(run_id, &s.instance, s.kind, end, at, None) {
-                store_errors.push(e.to_string());
+        ctx.with_store(|store| {
+            for s in &detail.steps {
+                let end = match s.state {
+                    StepState::Running => StepState::Cancelled,
+                    StepState::Pending => StepState::Skipped,
+                    _ => continue,
+                };
+                if let Err(e) = store.set_step_state(run_id, &s.instance, s.kind, end, at, None) {
+                    store_errors.push(e.to_string());
+                }
             }
-        }
+        });
     }
     let targets = detail
         .instances
@@ -264,6 +252,11 @@ pub async fn terminate_run(
                 name: i.name.clone(),
                 resource_id: rid.clone(),
                 hostname: i.hostname.clone().unwrap_or_default(),
+                state: i
+                    .driver_state
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default(),
             }),
         })
         .collect::<Vec<_>>();
@@ -303,12 +296,9 @@ pub async fn terminate_run(
         } else {
             crate::exit::CANCELLED
         };
-        if let Err(e) = ctx.store.lock().expect("store lock").finish_run(
-            run_id,
-            code,
-            result.as_ref().err().map(String::as_str),
-            at,
-        ) {
+        if let Err(e) = ctx.with_store(|s| {
+            s.finish_run(run_id, code, result.as_ref().err().map(String::as_str), at)
+        }) {
             store_errors.push(e.to_string());
         }
     }

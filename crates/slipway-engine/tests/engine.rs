@@ -542,9 +542,9 @@ async fn a_recipe_fault_reported_by_the_driver_is_a_deployment_failure() {
     let fake = FakeDriver::instant();
     fake.step_errors.lock().unwrap().insert(
         ("test.1".into(), "deployment".into()),
-        slipway_driver::DriverError::recipe(
+        vec![slipway_driver::DriverError::recipe(
             "the deployment recipe on test.1 wrote a malformed SLIPWAY_OUTPUT: line 2: `oops`",
-        ),
+        )],
     );
     let e = env(fake);
     let out = launch(

@@ -103,6 +103,15 @@ impl Store {
         self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
     }
 
+    /// Sets how many WAL pages a commit on this connection may leave before it checkpoints the
+    /// WAL into the database itself (SQLite's default: 1000; 0: never). A process that commits
+    /// often and must not stall on a checkpoint turns it off and runs a [`Checkpointer`].
+    pub fn set_auto_checkpoint(&mut self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(|e| Problem::from(e).at(&self.path))
+    }
+
     /// Runs `f` in one write transaction, taken at once (`BEGIN IMMEDIATE`) so that a concurrent
     /// writer makes it wait up to the busy timeout instead of failing halfway.
     fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Result<T, StoreError> {
@@ -177,4 +186,65 @@ pub fn typescript_bindings() -> String {
         "// Generated from the Rust types of crates/slipway-store by its `generated` test. Do not edit:\n// run `UPDATE_EXPECT=1 cargo test -p slipway-store --test generated` instead.",
         &[("./recipe", &slipway_recipe::typescript_bindings())],
     )
+}
+
+/// A thread that copies the WAL back into the database file in the background (a passive
+/// checkpoint: it never blocks a writer or a reader), so that the connection that commits a
+/// run's state never pays for it. Stops, after a last checkpoint, when dropped.
+pub struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// How often the WAL is checked; a checkpoint with nothing to copy costs a few microseconds.
+    pub const INTERVAL: Duration = Duration::from_millis(500);
+
+    /// Starts checkpointing `store`'s database from a connection of its own.
+    pub fn start(store: &Store) -> Result<Checkpointer, StoreError> {
+        let path = store.path.clone();
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Problem::from(e).at(&path))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| Problem::from(e).at(&path))?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("slipway-checkpoint".into())
+            .spawn(move || {
+                let checkpoint = || {
+                    // Errors (a busy lock) only mean this round is skipped.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Self::INTERVAL)
+                {
+                    checkpoint();
+                }
+                checkpoint();
+            })
+            .map_err(|e| {
+                Problem {
+                    kind: ErrorKind::Io,
+                    message: format!("cannot start the checkpoint thread: {e}"),
+                    source: Some(Box::new(e)),
+                }
+                .at(&path)
+            })?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -111,6 +111,11 @@ pub struct Instance {
     /// The driver's id of the machine (container id, EC2 instance id, sandbox path, …).
     pub resource_id: Option<String>,
     pub hostname: Option<String>,
+    /// The driver's own record of the machine (JSON: login user, port, pinned host key, …),
+    /// opaque to everything but the driver. Never a secret.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub driver_state: Option<String>,
     /// The step that failed, when `state` is `failed`.
     pub failed_step: Option<StepKind>,
     /// Why it failed.
@@ -477,22 +482,24 @@ impl Store {
         })
     }
 
-    /// Records the driver's id of the instance's machine and, when known, its hostname.
+    /// Records the driver's id of the instance's machine, when known its hostname, and the
+    /// driver's state of it (JSON).
     pub fn set_instance_resource(
         &mut self,
         run_id: &str,
         instance: &str,
         resource_id: &str,
         hostname: Option<&str>,
+        driver_state: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             instance_state(tx, run_id, instance)?;
             tx.execute(
                 "UPDATE instances SET resource_id = ?3, hostname = COALESCE(?4, hostname),
-                        updated_at = ?5
+                        driver_state = COALESCE(?5, driver_state), updated_at = ?6
                  WHERE run_id = ?1 AND name = ?2",
-                params![run_id, instance, resource_id, hostname, at],
+                params![run_id, instance, resource_id, hostname, driver_state, at],
             )?;
             Ok(())
         })
@@ -710,7 +717,7 @@ impl Store {
             let instances = collect(
                 c,
                 "SELECT name, node, node_index, cloud, state, resource_id, hostname, failed_step,
-                        reason, updated_at
+                        reason, updated_at, driver_state
                  FROM instances WHERE run_id = ?1 ORDER BY rowid",
                 [run_id],
                 |r| {
@@ -725,6 +732,7 @@ impl Store {
                         failed_step: r.get(7)?,
                         reason: r.get(8)?,
                         updated_at: r.get(9)?,
+                        driver_state: r.get(10)?,
                     })
                 },
             )?;

@@ -142,6 +142,10 @@ CREATE TABLE clouds (
     updated_at INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 3: what a driver needs to reach an instance again after a restart (JSON, never a secret).
+    r#"
+ALTER TABLE instances ADD COLUMN driver_state TEXT CHECK (driver_state IS NULL OR json_valid(driver_state));
+"#,
 ];
 
 /// The schema version this build writes.

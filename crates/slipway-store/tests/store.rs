@@ -316,10 +316,17 @@ fn resources_steps_params_reports_and_modules_are_kept_with_the_run() {
     store.create_run(&new_run("r-1", 1)).unwrap();
     store.add_instances("r-1", &[instance("db.1")], 2).unwrap();
     store
-        .set_instance_resource("r-1", "db.1", "c0ffee", Some("10.0.0.7"), 3)
+        .set_instance_resource(
+            "r-1",
+            "db.1",
+            "c0ffee",
+            Some("10.0.0.7"),
+            Some(r#"{"port":2222}"#),
+            3,
+        )
         .unwrap();
     store
-        .set_instance_resource("r-1", "db.1", "c0ffee2", None, 4)
+        .set_instance_resource("r-1", "db.1", "c0ffee2", None, None, 4)
         .unwrap();
     store
         .add_steps(
@@ -401,6 +408,11 @@ fn resources_steps_params_reports_and_modules_are_kept_with_the_run() {
         db.hostname.as_deref(),
         Some("10.0.0.7"),
         "None keeps the hostname"
+    );
+    assert_eq!(
+        db.driver_state.as_deref(),
+        Some(r#"{"port":2222}"#),
+        "None keeps the driver state"
     );
     assert_eq!(detail.steps.len(), 2);
     let provision = &detail.steps[0];

@@ -170,11 +170,7 @@ fn provision_blocking(
                 let json = serde_json::to_string_pretty(&record).unwrap_or_default();
                 results[slot] = fs::write(holder.sandbox.join(INSTANCE_FILE), json)
                     .map_err(io_error("cannot write instance.json"))
-                    .map(|()| Provisioned {
-                        name: spec.name.clone(),
-                        resource_id: holder.tag,
-                        hostname: address.to_string(),
-                    });
+                    .map(|()| Provisioned::new(spec.name.clone(), holder.tag, address.to_string()));
             }
         }
         Err(e) => {

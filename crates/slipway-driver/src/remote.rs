@@ -1,0 +1,536 @@
+//! Running recipes on a machine reached over a transport (ssh, docker exec, ec2 over ssh): the
+//! one implementation of SPEC §3 that every remote driver shares, so that a recipe behaves the
+//! same on all of them.
+//!
+//! A driver implements [`Transport`] (run a shell command on the instance, with stdin and
+//! streamed output; optionally faster file copies) and calls [`prepare`], [`run_step`],
+//! [`fetch_reports`] and [`clean_up`] from its `Driver` methods. Layout of an instance's
+//! directory ([`RemoteDir`], private to the login user, mode 0700):
+//!
+//! ```text
+//! ROOT/work/               the working directory of every step
+//! ROOT/report/             SLIPWAY_REPORT_DIR
+//! ROOT/steps/STEM.sh       the recipe
+//! ROOT/steps/STEM.env      its inputs (mode 0600; deleted once the step has read them)
+//! ROOT/steps/STEM.output   SLIPWAY_OUTPUT (deleted once read back)
+//! ROOT/steps/STEM.pid      the step's process group, for cancelling it
+//! ```
+//!
+//! Never: puts a value on a command line (inputs travel in the env file, written through
+//! stdin), or leaves `SLIPWAY_OUTPUT` behind. Every process a step starts carries
+//! [`INSTANCE_MARKER`] in its environment, so that [`clean_up`] finds daemons that left the
+//! step's process group (`nohup`, `setsid`).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::{parse_outputs, DriverError, OutputLine, StepRequest, StepResult};
+
+/// The variable that marks every process of an instance, valued `RUN_ID/INSTANCE`.
+pub const INSTANCE_MARKER: &str = "SLIPWAY_INSTANCE_TAG";
+
+/// How a command run through a [`Transport`] ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exec {
+    /// Its exit status (128 + N when killed by signal N).
+    pub exit_code: i32,
+    /// Its standard output, when it was not streamed.
+    pub stdout: Vec<u8>,
+    /// Its standard error, when it was not streamed.
+    pub stderr: Vec<u8>,
+}
+
+/// A way to run commands on one instance.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync {
+    /// Runs `command` with `/bin/sh -c` on the instance as the login user, writes `stdin` to it
+    /// and closes it. With `lines`, every output line is sent there as it comes (and
+    /// [`Exec::stdout`]/[`Exec::stderr`] stay empty); without, output is collected.
+    ///
+    /// Error kinds matter: [`crate::ErrorKind::Transient`] promises the command never started
+    /// (no connection, no channel); once it may have started, a lost connection is
+    /// [`crate::ErrorKind::Other`]. Dropping the future must not leave the transport broken.
+    async fn exec(
+        &self,
+        command: &str,
+        stdin: Vec<u8>,
+        lines: Option<mpsc::Sender<OutputLine>>,
+    ) -> Result<Exec, DriverError>;
+
+    /// Writes a file (replacing it) with `mode`. The default goes through [`Transport::exec`];
+    /// a transport with a file API (docker's archive endpoint, SFTP) may do better.
+    async fn put_file(&self, path: &str, contents: Vec<u8>, mode: u32) -> Result<(), DriverError> {
+        let command = format!(
+            "umask 077 && cat > {p}.tmp && chmod {mode:o} {p}.tmp && mv -f {p}.tmp {p}",
+            p = quote(path)
+        );
+        let done = self.exec(&command, contents, None).await?;
+        check(&done, format_args!("cannot write {path}"))
+    }
+
+    /// The directory `dir` as one tar archive (an empty archive when the directory is empty).
+    async fn get_tar(&self, dir: &str) -> Result<Vec<u8>, DriverError> {
+        let command = format!("cd {} && tar -cf - .", quote(dir));
+        let done = self.exec(&command, Vec::new(), None).await?;
+        check(&done, format_args!("cannot pack {dir}"))?;
+        Ok(done.stdout)
+    }
+}
+
+fn check(done: &Exec, what: std::fmt::Arguments<'_>) -> Result<(), DriverError> {
+    if done.exit_code == 0 {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    let stderr = stderr.trim();
+    Err(DriverError::other(if stderr.is_empty() {
+        format!("{what} (exit status {})", done.exit_code)
+    } else {
+        format!("{what}: {stderr}")
+    }))
+}
+
+/// An instance's directory on the machine: an absolute path chosen by the driver (for ssh,
+/// `~/.slipway/runs/RUN/NODE.INDEX` resolved against the login user's home).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteDir {
+    root: String,
+}
+
+impl RemoteDir {
+    /// `root` must be absolute and free of `..`; quoting is handled here.
+    pub fn new(root: impl Into<String>) -> Result<RemoteDir, DriverError> {
+        let root = root.into().trim_end_matches('/').to_string();
+        if !root.starts_with('/') || root.split('/').any(|c| c == "..") || root.contains('\0') {
+            return Err(DriverError::other(format!(
+                "the instance directory `{root}` is not an absolute path"
+            )));
+        }
+        Ok(RemoteDir { root })
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    fn join(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.root)
+    }
+}
+
+/// `'text'`, with every `'` closed, escaped and reopened: safe in any POSIX shell.
+pub fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Creates the instance's directory (mode 0700). Idempotent.
+pub async fn prepare(t: &dyn Transport, dir: &RemoteDir) -> Result<(), DriverError> {
+    let command = format!(
+        "umask 077 && mkdir -p {} {} {} && chmod 700 {}",
+        quote(&dir.join("work")),
+        quote(&dir.join("report")),
+        quote(&dir.join("steps")),
+        quote(dir.root()),
+    );
+    let done = t.exec(&command, Vec::new(), None).await?;
+    check(
+        &done,
+        format_args!("cannot create the instance directory {}", dir.root()),
+    )
+}
+
+/// A name for a step's files that no other step of the instance uses, even from another
+/// process (a resumed run).
+fn step_stem(step: &str) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{step}-{:x}{seq:x}{:x}", nanos, std::process::id())
+}
+
+fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The env file: one `export NAME='value'` line per variable.
+fn env_file(env: &[(String, String)]) -> Result<Vec<u8>, DriverError> {
+    let mut text = String::new();
+    for (name, value) in env {
+        if !valid_env_name(name) {
+            return Err(DriverError::other(format!(
+                "`{name}` cannot be an environment variable name"
+            )));
+        }
+        text.push_str(&format!("export {name}={}\n", quote(value)));
+    }
+    Ok(text.into_bytes())
+}
+
+/// The program and argument of a `#!` line (as Linux reads it), else `/bin/sh -e`.
+fn interpreter(script: &str) -> Vec<String> {
+    let first = script.lines().next().unwrap_or("");
+    if let Some(shebang) = first.strip_prefix("#!") {
+        let shebang = shebang.trim();
+        if !shebang.is_empty() {
+            return match shebang.split_once([' ', '\t']) {
+                Some((program, argument)) if !argument.trim().is_empty() => {
+                    vec![program.to_string(), argument.trim().to_string()]
+                }
+                Some((program, _)) => vec![program.to_string()],
+                None => vec![shebang.to_string()],
+            };
+        }
+    }
+    vec!["/bin/sh".into(), "-e".into()]
+}
+
+/// The recipe of the `packages` step: installs `$SLIPWAY_PACKAGES` with the machine's package
+/// manager (apt-get, dnf, yum, apk, zypper), as root or through password-less `sudo`.
+pub const PACKAGES_SCRIPT: &str = r#"set -e
+set -- $SLIPWAY_PACKAGES
+if [ "$(id -u)" = 0 ]; then
+  SUDO=
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO="sudo -n"
+else
+  echo "slipway: installing packages needs root or password-less sudo, and $(id -un) has neither" >&2
+  exit 100
+fi
+if command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "$@"
+elif command -v dnf >/dev/null 2>&1; then
+  $SUDO dnf install -y "$@"
+elif command -v yum >/dev/null 2>&1; then
+  $SUDO yum install -y "$@"
+elif command -v apk >/dev/null 2>&1; then
+  $SUDO apk add --no-cache "$@"
+elif command -v zypper >/dev/null 2>&1; then
+  $SUDO zypper --non-interactive install "$@"
+else
+  echo "slipway: no package manager found (apt-get, dnf, yum, apk, zypper)" >&2
+  exit 100
+fi
+"#;
+
+/// Runs one step on the instance (SPEC §3): the script and its env file are written, the
+/// script runs in a process group of its own in `ROOT/work` with output streamed line by line,
+/// then `SLIPWAY_OUTPUT` is read back and deleted. `instance_tag` (`RUN/INSTANCE`) marks every
+/// process it starts. On `cancel`, the step's process group is killed (TERM, then KILL after
+/// 2 s) and the result is [`crate::ErrorKind::Cancelled`].
+pub async fn run_step(
+    t: &dyn Transport,
+    dir: &RemoteDir,
+    instance_tag: &str,
+    req: &StepRequest,
+    lines: mpsc::Sender<OutputLine>,
+    cancel: CancellationToken,
+) -> Result<StepResult, DriverError> {
+    let mut env = req.env.clone();
+    let script = if req.step == "packages" {
+        if req.packages.is_empty() {
+            return Ok(StepResult::default());
+        }
+        env.push(("SLIPWAY_PACKAGES".into(), req.packages.join(" ")));
+        PACKAGES_SCRIPT.to_string()
+    } else {
+        req.script.clone()
+    };
+    if cancel.is_cancelled() {
+        return Err(DriverError::cancelled(
+            "the step was cancelled before it started",
+        ));
+    }
+    let stem = step_stem(&req.step);
+    let steps = dir.join("steps");
+    let script_path = format!("{steps}/{stem}.sh");
+    let env_path = format!("{steps}/{stem}.env");
+    let output_path = format!("{steps}/{stem}.output");
+    let pid_path = format!("{steps}/{stem}.pid");
+
+    // Until the script is launched, nothing has run: a transport failure here is transient.
+    let not_started = |e: DriverError| {
+        if e.kind == crate::ErrorKind::Cancelled {
+            e
+        } else {
+            DriverError::transient(format!("could not start the step: {}", e.message))
+        }
+    };
+    t.put_file(&script_path, script.clone().into_bytes(), 0o700)
+        .await
+        .map_err(not_started)?;
+    t.put_file(&env_path, env_file(&env)?, 0o600)
+        .await
+        .map_err(not_started)?;
+
+    let program: Vec<String> = interpreter(&script)
+        .into_iter()
+        .chain([script_path.clone()])
+        .map(|a| quote(&a))
+        .collect();
+    let program = program.join(" ");
+    let wrapper = format!(
+        "cd {work} || exit 125\n\
+         . {env} || exit 125\n\
+         rm -f {env}\n\
+         SLIPWAY_OUTPUT={output}; SLIPWAY_REPORT_DIR={report}; {marker}={tag}\n\
+         export SLIPWAY_OUTPUT SLIPWAY_REPORT_DIR {marker}\n\
+         : > \"$SLIPWAY_OUTPUT\"\n\
+         if command -v setsid >/dev/null 2>&1; then\n\
+           setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program} </dev/null &\n\
+         else\n\
+           /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program} </dev/null &\n\
+         fi\n\
+         wait $!\n",
+        work = quote(&dir.join("work")),
+        env = quote(&env_path),
+        output = quote(&output_path),
+        report = quote(&dir.join("report")),
+        marker = INSTANCE_MARKER,
+        tag = quote(instance_tag),
+        pid = quote(&pid_path),
+    );
+
+    let ran = tokio::select! {
+        r = t.exec(&wrapper, Vec::new(), Some(lines)) => Some(r),
+        _ = cancel.cancelled() => None,
+    };
+    let exit_code = match ran {
+        None => {
+            let kill = format!(
+                "pg=$(cat {pid} 2>/dev/null) || exit 0\n\
+                 kill -TERM \"-$pg\" 2>/dev/null || kill -TERM \"$pg\" 2>/dev/null\n\
+                 i=0\n\
+                 while kill -0 \"-$pg\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done\n\
+                 kill -KILL \"-$pg\" 2>/dev/null\n\
+                 rm -f {env} {output}\n\
+                 exit 0\n",
+                pid = quote(&pid_path),
+                env = quote(&env_path),
+                output = quote(&output_path),
+            );
+            let killed = t.exec(&kill, Vec::new(), None).await;
+            return Err(DriverError::cancelled(match killed {
+                Ok(_) => "the step was cancelled".to_string(),
+                Err(e) => format!(
+                    "the step was cancelled, but stopping it failed ({}); terminating the \
+                     instance stops it",
+                    e.message
+                ),
+            }));
+        }
+        Some(Ok(done)) => done.exit_code,
+        // The script may have started: never a transient error from here on.
+        Some(Err(e)) => {
+            return Err(DriverError::other(format!(
+                "the connection was lost while the {} recipe ran: {}",
+                req.step, e.message
+            )))
+        }
+    };
+    if exit_code == 125 {
+        // The wrapper could not enter the working directory or read the env file.
+        let _ = t
+            .exec(&format!("rm -f {}", quote(&env_path)), Vec::new(), None)
+            .await;
+    }
+
+    let read_back = format!(
+        "cat {output} 2>/dev/null; rm -f {output} {pid} {env}",
+        output = quote(&output_path),
+        pid = quote(&pid_path),
+        env = quote(&env_path),
+    );
+    let text = t
+        .exec(&read_back, Vec::new(), None)
+        .await
+        .map_err(|e| DriverError::other(format!("cannot read SLIPWAY_OUTPUT back: {}", e.message)))?
+        .stdout;
+    match parse_outputs(&String::from_utf8_lossy(&text)) {
+        Ok(outputs) => Ok(StepResult { exit_code, outputs }),
+        Err(_) if exit_code != 0 => Ok(StepResult {
+            exit_code,
+            outputs: Default::default(),
+        }),
+        Err(e) => Err(DriverError::recipe(format!(
+            "the {} recipe on {} wrote a malformed SLIPWAY_OUTPUT: {e}",
+            req.step, req.instance.name
+        ))),
+    }
+}
+
+/// Copies what the steps left in `SLIPWAY_REPORT_DIR` into `dest` (created), as one archive;
+/// returns the files' paths relative to `dest` and their sizes, sorted.
+pub async fn fetch_reports(
+    t: &dyn Transport,
+    dir: &RemoteDir,
+    dest: &Path,
+) -> Result<Vec<(String, u64)>, DriverError> {
+    let archive = t.get_tar(&dir.join("report")).await?;
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || unpack(&archive, &dest))
+        .await
+        .map_err(|e| DriverError::other(format!("unpacking the reports failed: {e}")))?
+}
+
+/// Unpacks regular files and directories of a tar archive under `dest`; anything that would
+/// land outside it (absolute paths, `..`, links) is refused.
+pub fn unpack(archive: &[u8], dest: &Path) -> Result<Vec<(String, u64)>, DriverError> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e: std::io::Error| DriverError::other(format!("{what}: {e}"))
+    };
+    std::fs::create_dir_all(dest).map_err(io(&format!("cannot create {}", dest.display())))?;
+    let mut files = Vec::new();
+    let mut tar = tar::Archive::new(archive);
+    for entry in tar
+        .entries()
+        .map_err(io("the report archive is unreadable"))?
+    {
+        let mut entry = entry.map_err(io("the report archive is unreadable"))?;
+        let path = entry
+            .path()
+            .map_err(io("the report archive is unreadable"))?
+            .into_owned();
+        let mut rel = std::path::PathBuf::new();
+        for c in path.components() {
+            match c {
+                std::path::Component::Normal(c) => rel.push(c),
+                std::path::Component::CurDir => {}
+                _ => {
+                    return Err(DriverError::other(format!(
+                        "the report archive holds a path outside the report folder: {}",
+                        path.display()
+                    )))
+                }
+            }
+        }
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let target = dest.join(&rel);
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                std::fs::create_dir_all(&target)
+                    .map_err(io(&format!("cannot create {}", target.display())))?;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(io(&format!("cannot create {}", parent.display())))?;
+                }
+                let mut out = std::fs::File::create(&target)
+                    .map_err(io(&format!("cannot write {}", target.display())))?;
+                let size = std::io::copy(&mut entry, &mut out)
+                    .map_err(io(&format!("cannot write {}", target.display())))?;
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                files.push((rel, size));
+            }
+            // Links and devices are not reports.
+            _ => {}
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Kills every process of the instance (found by [`INSTANCE_MARKER`], so daemons that left
+/// their step's process group too) and removes the instance's directory. Idempotent.
+pub async fn clean_up(
+    t: &dyn Transport,
+    dir: &RemoteDir,
+    instance_tag: &str,
+) -> Result<(), DriverError> {
+    let command = format!(
+        "marker={marker}\n\
+         for round in 1 2 3; do\n\
+           found=\n\
+           for d in /proc/[0-9]*; do\n\
+             if tr '\\000' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$marker\"; then\n\
+               kill -KILL \"${{d#/proc/}}\" 2>/dev/null && found=1\n\
+             fi\n\
+           done\n\
+           [ -z \"$found\" ] && break\n\
+         done\n\
+         rm -rf {root}\n",
+        marker = quote(&format!("{INSTANCE_MARKER}={instance_tag}")),
+        root = quote(dir.root()),
+    );
+    let done = t.exec(&command, Vec::new(), None).await?;
+    check(
+        &done,
+        format_args!("cannot clean up {} on the machine", dir.root()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_every_quote() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn instance_directories_must_be_absolute() {
+        assert!(RemoteDir::new("relative/dir").is_err());
+        assert!(RemoteDir::new("/home/x/../y").is_err());
+        assert_eq!(RemoteDir::new("/srv/x/").unwrap().root(), "/srv/x");
+    }
+
+    #[test]
+    fn env_files_refuse_names_a_shell_would_run() {
+        assert!(env_file(&[("A; rm -rf /".into(), "x".into())]).is_err());
+        let text = env_file(&[("GREETING".into(), "it's\nfine".into())]).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "export GREETING='it'\\''s\nfine'\n"
+        );
+    }
+
+    #[test]
+    fn the_shebang_line_names_the_interpreter() {
+        assert_eq!(interpreter("echo"), ["/bin/sh", "-e"]);
+        assert_eq!(
+            interpreter("#!/bin/bash -eu -o pipefail\n"),
+            ["/bin/bash", "-eu -o pipefail"]
+        );
+        assert_eq!(interpreter("#!/usr/bin/python3\n"), ["/usr/bin/python3"]);
+    }
+
+    #[test]
+    fn archives_cannot_write_outside_the_destination() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        // `append_data` refuses `..`; write the name into the header directly.
+        header.as_old_mut().name[..10].copy_from_slice(b"../evil.tx");
+        header.set_cksum();
+        builder.append(&header, &b"bad"[..]).unwrap();
+        let archive = builder.into_inner().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let e = unpack(&archive, &dest.path().join("r")).unwrap_err();
+        assert!(e.message.contains("outside the report folder"), "{e}");
+        assert!(!dest.path().join("evil.tx").exists());
+    }
+}
