@@ -589,3 +589,196 @@ async fn an_undeclared_output_is_stored_with_a_warning_naming_the_declared_ones(
         .iter()
         .any(|l| l.starts_with("warning") && l.contains("`port`")));
 }
+
+// What remote drivers need from the engine: driver state that survives a restart, boots with a
+// timeout, a limit on steps at once, and retries of steps whose script never started.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_state_is_stored_and_handed_back_to_a_later_process() {
+    let e = env(FakeDriver::instant());
+    let l = launch_of(&e, THREE_TIER, Some(KeepRunning::Always), vec![]);
+    let out = launch(&e.ctx, l, CancellationToken::new()).await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    // Every step got the state its instance was provisioned with.
+    for p in e.fake.step_instances.lock().unwrap().iter() {
+        let index: u32 = p.name.rsplit('.').next().unwrap().parse().unwrap();
+        assert_eq!(p.state, serde_json::json!({ "fake": index }), "{}", p.name);
+    }
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    assert!(detail.instances.iter().all(|i| i.driver_state.is_some()));
+
+    // Another process (a fresh driver that only knows what exists) terminates the kept run.
+    let later = FakeDriver::instant();
+    *later.live.lock().unwrap() = e.fake.live.lock().unwrap().clone();
+    let mut drivers = Drivers::new();
+    drivers.insert("local".into(), later.clone());
+    let ctx = Context {
+        drivers,
+        ..e.ctx.clone()
+    };
+    terminate_run(&ctx, "r1", &e.run_dir).await.unwrap();
+    let terminated = later.terminated.lock().unwrap().clone();
+    assert_eq!(terminated.len(), 4, "{terminated:?}");
+    for p in &terminated {
+        let index: u32 = p.name.rsplit('.').next().unwrap().parse().unwrap();
+        assert_eq!(p.state, serde_json::json!({ "fake": index }), "{}", p.name);
+    }
+    assert!(later.live.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_on_a_cloud_never_run_more_at_once_than_it_allows() {
+    let fake = FakeDriver::new(|_, step| match step {
+        "pre_install" => Duration::from_millis(300),
+        _ => Duration::ZERO,
+    });
+    fake.max_parallel_steps
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    // Four instances want to run pre_install at once; two may.
+    let most = e
+        .fake
+        .most_running
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, 2, "steps running at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_script_never_started_is_run_again() {
+    let fake = FakeDriver::instant();
+    fake.step_errors.lock().unwrap().insert(
+        ("db.1".into(), "deployment".into()),
+        vec![
+            slipway_driver::DriverError::transient("channel refused"),
+            slipway_driver::DriverError::transient("channel refused"),
+        ],
+    );
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    let attempts = e
+        .fake
+        .started
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(i, s, _)| i == "db.1" && s == "deployment")
+        .count();
+    assert_eq!(attempts, 3);
+    let logs = log_lines(&e);
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("did not start (channel refused); trying again (attempt 3 of 3)")),
+        "{logs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_never_starts_three_times_is_an_infrastructure_error() {
+    let fake = FakeDriver::instant();
+    fake.step_errors.lock().unwrap().insert(
+        ("db.1".into(), "deployment".into()),
+        (0..3)
+            .map(|_| slipway_driver::DriverError::transient("channel refused"))
+            .collect(),
+    );
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3, "{:?}", out.error);
+    assert!(out.error.unwrap().contains("channel refused"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_boots_before_its_first_step_and_a_slow_boot_times_out() {
+    let fake = FakeDriver::instant();
+    fake.boot
+        .lock()
+        .unwrap()
+        .insert("web.1".into(), (Duration::from_millis(50), None));
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    let events = e.events.0.lock().unwrap().clone();
+    let booting = events.iter().position(|ev| {
+        matches!(ev, Event::InstanceState { instance, state: InstanceState::Booting, .. } if instance == "web.1")
+    });
+    let first_step = events.iter().position(|ev| {
+        matches!(ev, Event::StepStarted { instance, step, .. } if instance == "web.1" && step == "pre_install")
+    });
+    assert!(booting.unwrap() < first_step.unwrap());
+
+    let fake = FakeDriver::instant();
+    fake.boot
+        .lock()
+        .unwrap()
+        .insert("web.2".into(), (Duration::from_secs(60), None));
+    *fake.boot_timeout.lock().unwrap() = Duration::from_millis(100);
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!((out.exit_code, out.state), (3, RunState::Aborted));
+    let error = out.error.unwrap();
+    assert!(
+        error.contains("web.2: booting failed (other): web.2 did not become ready within 100 ms"),
+        "{error}"
+    );
+    // The instance that never booted was still torn down.
+    assert!(e.fake.live.lock().unwrap().is_empty());
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    let web2 = detail.instances.iter().find(|i| i.name == "web.2").unwrap();
+    assert_eq!(web2.state, InstanceState::Terminated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_that_takes_longer_than_the_clouds_timeout_fails() {
+    let fake = FakeDriver::new(|inst, step| {
+        if inst == "db.1" && step == "provision" {
+            Duration::from_secs(60)
+        } else {
+            Duration::ZERO
+        }
+    });
+    *fake.provision_timeout.lock().unwrap() = Duration::from_millis(100);
+    let e = env(fake);
+    let out = launch(
+        &e.ctx,
+        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(out.exit_code, 3, "{:?}", out.error);
+    assert!(
+        out.error
+            .as_deref()
+            .unwrap()
+            .contains("did not finish creating the instance within 100 ms"),
+        "{:?}",
+        out.error
+    );
+}
