@@ -782,3 +782,38 @@ async fn provisioning_that_takes_longer_than_the_clouds_timeout_fails() {
         out.error
     );
 }
+
+/// A store call that blocks (a commit waiting for another process's lock) must not stall the
+/// runtime: with one worker thread, another task still runs while the call waits.
+#[test]
+fn a_blocking_store_call_leaves_the_runtime_free() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = env(FakeDriver::instant());
+    let ctx = e.ctx.clone();
+    let got_through = rt.block_on(async move {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        // It can only run once the store call has begun.
+        let other = tokio::spawn(async move {
+            started_rx.await.unwrap();
+            tx.send(()).unwrap();
+        });
+        let blocked = tokio::spawn(async move {
+            ctx.with_store(|_store| {
+                started_tx.send(()).unwrap();
+                rx.recv_timeout(Duration::from_secs(10)).is_ok()
+            })
+        });
+        let got_through = blocked.await.unwrap();
+        other.await.unwrap();
+        got_through
+    });
+    assert!(
+        got_through,
+        "the other task could not run while the store call blocked the only worker"
+    );
+}

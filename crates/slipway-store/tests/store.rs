@@ -1093,3 +1093,35 @@ fn batched_state_changes_record_every_transition() {
         .count();
     assert_eq!(to_prov, 3);
 }
+
+#[test]
+fn a_checkpointer_copies_the_wal_back_when_commits_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.set_auto_checkpoint(0).unwrap();
+    let checkpointer = slipway_store::Checkpointer::start(&store).unwrap();
+    store.create_run(&new_run("r-1", 1)).unwrap();
+    let lines: Vec<slipway_store::NewLogLine> = (0..5_000)
+        .map(|n| slipway_store::NewLogLine {
+            run_id: "r-1".into(),
+            instance: None,
+            step: None,
+            stream: slipway_store::LogStream::System,
+            line: format!("line {n} {}", "x".repeat(200)),
+            at: n,
+        })
+        .collect();
+    for chunk in lines.chunks(100) {
+        store.append_logs(chunk).unwrap();
+    }
+    let db = dir.path().join(slipway_store::DB_FILE);
+    let before = std::fs::metadata(&db).unwrap().len();
+    // Stopping it runs a last checkpoint: the logs are in the database file itself then (the
+    // commits, with automatic checkpoints off, only ever wrote to the WAL).
+    drop(checkpointer);
+    let after = std::fs::metadata(&db).unwrap().len();
+    assert!(
+        after > 1_000_000,
+        "the database file holds {after} bytes (before the last checkpoint: {before})"
+    );
+}

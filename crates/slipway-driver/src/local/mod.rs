@@ -467,9 +467,13 @@ impl Driver for LocalDriver {
 
         let exit_code = process::run(command, step_tag, lines, cancel).await?;
 
-        let text = fs::read(&output_path).map_err(io_error("cannot read SLIPWAY_OUTPUT"))?;
-        // Outputs may hold secrets; once read, they live only where the engine masks them.
-        let _ = fs::remove_file(&output_path);
+        let text = blocking(move || {
+            let text = fs::read(&output_path).map_err(io_error("cannot read SLIPWAY_OUTPUT"));
+            // Outputs may hold secrets; once read, they live only where the engine masks them.
+            let _ = fs::remove_file(&output_path);
+            text
+        })
+        .await?;
         match parse_outputs(&String::from_utf8_lossy(&text)) {
             Ok(outputs) => Ok(StepResult { exit_code, outputs }),
             // The recipe failing is the news; its half-written outputs are not.
