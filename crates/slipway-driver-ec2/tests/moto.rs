@@ -1,0 +1,140 @@
+//! The EC2 client against moto's EC2 server (real Query API, SigV4 verified), started here.
+//! `SLIPWAY_MOTO` names the virtual environment with `moto[server]` and boto3 (default
+//! `/opt/slipway-moto`, which `scripts/install-deps.sh` creates).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use slipway_driver::ErrorKind;
+use slipway_driver_ec2::api::{Credentials, Ec2Api};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+    credentials: Credentials,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn venv() -> PathBuf {
+    PathBuf::from(std::env::var("SLIPWAY_MOTO").unwrap_or_else(|_| "/opt/slipway-moto".into()))
+}
+
+/// Starts moto with signature checks and AMI, instance type and key pair validation; the first
+/// three (unsigned) actions create an IAM user whose keys the tests sign with.
+fn moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(venv().join("bin/moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
+        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+        .env("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start moto_server from {}: {e}", venv().display()));
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server never listened on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(venv().join("bin/python"))
+        .arg("-c")
+        .arg(
+            r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1",
+          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam = boto3.client("iam", **kw)
+iam.create_user(UserName="slipway")
+iam.put_user_policy(UserName="slipway", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+k = iam.create_access_key(UserName="slipway")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+"#,
+        )
+        .arg(&endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (id, secret) = text.trim().split_once(' ').unwrap();
+    Moto {
+        child,
+        endpoint,
+        credentials: Credentials {
+            access_key_id: id.into(),
+            secret_access_key: secret.into(),
+            session_token: None,
+        },
+    }
+}
+
+fn p(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+#[tokio::test]
+async fn signed_calls_succeed_and_a_wrong_secret_is_an_auth_error() {
+    let m = moto();
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
+    let xml = api
+        .call("DescribeImages", &[p("ImageId.1", "ami-785db401")])
+        .await
+        .unwrap();
+    assert!(xml.contains("ami-785db401"), "{xml}");
+
+    let wrong = Credentials {
+        secret_access_key: "not-the-secret".into(),
+        ..m.credentials.clone()
+    };
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), wrong).unwrap();
+    let e = api.call("DescribeImages", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(!e.to_string().contains("not-the-secret"), "{e}");
+}
+
+#[tokio::test]
+async fn a_bad_ami_is_named_and_not_retried() {
+    let m = moto();
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
+    let e = api
+        .call(
+            "RunInstances",
+            &[
+                p("ImageId", "ami-00000bad"),
+                p("InstanceType", "t2.micro"),
+                p("MinCount", "1"),
+                p("MaxCount", "1"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(e.code.starts_with("InvalidAMIID"), "{e}");
+    assert!(!e.is_retryable());
+    let driver_error: slipway_driver::DriverError = e.into();
+    assert!(
+        driver_error.message.contains("ami-00000bad"),
+        "{driver_error}"
+    );
+}
