@@ -7,3 +7,4 @@
 //! secret into an error message.
 
 pub mod api;
+pub mod calls;

@@ -138,3 +138,82 @@ async fn a_bad_ami_is_named_and_not_retried() {
         "{driver_error}"
     );
 }
+
+fn public_key() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::fs::read_to_string(key.with_extension("pub")).unwrap()
+}
+
+#[tokio::test]
+async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
+    use slipway_driver_ec2::calls::{RunRequest, TAG_NODE, TAG_RUN};
+    let m = moto();
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
+    let run = "20261203-abc";
+    let key = format!("slipway-{run}");
+    api.import_key_pair(&key, run, &public_key()).await.unwrap();
+    // Retried: the same pair is kept.
+    api.import_key_pair(&key, run, &public_key()).await.unwrap();
+    let group = api
+        .ensure_security_group(&key, run, "10.0.0.0/8")
+        .await
+        .unwrap();
+    let again = api
+        .ensure_security_group(&key, run, "10.0.0.0/8")
+        .await
+        .unwrap();
+    assert_eq!(group, again, "a retried call finds the group it made");
+
+    for node in ["web", "db"] {
+        let token = format!("{run}/{node}");
+        let req = RunRequest {
+            run_id: run,
+            node,
+            ami: "ami-785db401",
+            instance_type: "t2.micro",
+            count: 3,
+            key_name: &key,
+            group_id: &group,
+            subnet_id: None,
+            client_token: &token,
+        };
+        let made = api.run_instances(&req).await.unwrap();
+        assert_eq!(made.len(), 3);
+        assert!(
+            made.iter().all(|i| i.tag(TAG_NODE) == Some(node)),
+            "{made:?}"
+        );
+    }
+    let all = api.run_instances_of(run).await.unwrap();
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(all.iter().all(|i| i.tag(TAG_RUN) == Some(run)));
+    assert!(all.iter().all(|i| i.private_ip.is_some()));
+
+    let ids: Vec<&str> = all.iter().map(|i| i.id.as_str()).collect();
+    api.terminate_instances(&ids).await.unwrap();
+    let after = api.run_instances_of(run).await.unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|i| i.state == "terminated" || i.state == "shutting-down"),
+        "{after:?}"
+    );
+    api.delete_security_group(&group).await.unwrap();
+    api.delete_security_group(&group).await.unwrap();
+    api.delete_key_pair(&key).await.unwrap();
+    api.delete_key_pair(&key).await.unwrap();
+    assert!(api.key_pairs("slipway-").await.unwrap().is_empty());
+    assert!(api
+        .security_groups_with_prefix("slipway-")
+        .await
+        .unwrap()
+        .is_empty());
+}
