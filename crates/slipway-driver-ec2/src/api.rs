@@ -62,6 +62,8 @@ pub struct Ec2Api {
     region: String,
     credentials: Credentials,
     pub retry: Retry,
+    /// Requests sent, by action (retries included): what a run costs in API calls.
+    pub calls: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>,
 }
 
 /// An error answered by EC2 (`<Code>` and `<Message>`), or a transport failure.
@@ -191,6 +193,7 @@ impl Ec2Api {
             region: region.to_string(),
             credentials,
             retry: Retry::default(),
+            calls: Default::default(),
         })
     }
 
@@ -226,6 +229,12 @@ impl Ec2Api {
         ];
         all.extend_from_slice(params);
         let body = form_encode(&all);
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(action.to_string())
+            .or_default() += 1;
         let headers = self.sign(&body)?;
         let mut request = self
             .http

@@ -8,3 +8,6 @@
 
 pub mod api;
 pub mod calls;
+mod driver;
+
+pub use driver::{resource_name, Ec2Driver, Ec2Settings, InstanceState};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use slipway_driver::ErrorKind;
+use slipway_driver::{Driver, ErrorKind};
 use slipway_driver_ec2::api::{Credentials, Ec2Api};
 
 struct Moto {
@@ -216,4 +216,117 @@ async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
         .await
         .unwrap()
         .is_empty());
+}
+
+const TWO_NODES: &str = r#"
+slipway: 1
+name: two-nodes
+images:
+  amazon:
+    login_user: ec2-user
+    clouds:
+      aws: { image: ami-785db401, size: t2.micro }
+components:
+  web: { image: amazon }
+  db: { image: amazon }
+deployment:
+  keep_running: never
+  nodes:
+    web: { component: web, multiplicity: 3 }
+    db: { component: db, multiplicity: 3 }
+"#;
+
+fn key_maker(
+) -> Box<dyn Fn() -> Result<(String, String), slipway_driver::DriverError> + Send + Sync> {
+    Box::new(|| Ok((public_key(), String::new())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_nothing() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let m = moto();
+    let mut driver = slipway_driver_ec2::Ec2Driver::new(
+        slipway_driver_ec2::Ec2Settings {
+            region: "us-east-1".into(),
+            endpoint: Some(m.endpoint.clone()),
+            credentials: m.credentials.clone(),
+            subnet_id: None,
+            ssh_cidr: Some("10.0.0.0/8".into()),
+        },
+        key_maker(),
+    )
+    .unwrap();
+    driver.poll_interval = Duration::from_millis(200);
+    let driver = Arc::new(driver);
+    let dir = tempfile::tempdir().unwrap();
+    let store = slipway_store::Store::open(dir.path()).unwrap();
+    let mut drivers: slipway_engine::Drivers = HashMap::new();
+    drivers.insert("aws".into(), driver.clone());
+    let ctx = slipway_engine::Context {
+        store: Arc::new(Mutex::new(store)),
+        drivers,
+        hooks: Arc::new(slipway_engine::NoHooks),
+        clock: Arc::new(slipway_engine::SystemClock),
+    };
+    let opts = slipway_recipe::ValidateOptions {
+        default_cloud: Some("aws".into()),
+        clouds: Some(HashMap::from([("aws".to_string(), "ec2".to_string())])),
+        ..Default::default()
+    };
+    let checked = slipway_recipe::check(TWO_NODES, &opts);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let recipe = checked.recipe.unwrap();
+    let launch = slipway_engine::Launch {
+        run_id: "20261203-ec2".into(),
+        keep: recipe.deployment.keep_running,
+        recipe,
+        recipe_text: TWO_NODES.into(),
+        opts,
+        run_dir: dir.path().join("runs/20261203-ec2"),
+        already_created: false,
+    };
+    let out =
+        slipway_engine::launch(&ctx, launch, tokio_util::sync::CancellationToken::new()).await;
+    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+
+    let calls = driver.api().calls.lock().unwrap().clone();
+    assert_eq!(calls.get("RunInstances"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("ImportKeyPair"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("CreateSecurityGroup"), Some(&1), "{calls:?}");
+    eprintln!("API calls for 6 instances: {calls:?}");
+
+    let left = driver
+        .list_tagged("20261203-ec2", dir.path())
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let instances = driver.api().run_instances_of("20261203-ec2").await.unwrap();
+    assert_eq!(instances.len(), 6);
+    assert!(
+        instances.iter().all(|i| i.state == "terminated"),
+        "{instances:?}"
+    );
+    let mut indexes: Vec<(String, String)> = instances
+        .iter()
+        .map(|i| {
+            (
+                i.tag("slipway:node").unwrap().to_string(),
+                i.tag("slipway:index").unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        [
+            ("db", "1"),
+            ("db", "2"),
+            ("db", "3"),
+            ("web", "1"),
+            ("web", "2"),
+            ("web", "3")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
 }
