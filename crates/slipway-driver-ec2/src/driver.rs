@@ -52,12 +52,15 @@ struct RunResources {
     group_id: String,
 }
 
+/// A run's last DescribeInstances answer and when it came.
+type PollSlot = tokio::sync::Mutex<Option<(Instant, Vec<Ec2Instance>)>>;
+
 pub struct Ec2Driver {
     api: Ec2Api,
     settings: Ec2Settings,
     runs: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<RunResources>>>>,
     /// Per run: the last DescribeInstances answer, shared by every instance waiting to boot.
-    polls: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<(Instant, Vec<Ec2Instance>)>>>>>,
+    polls: Mutex<HashMap<String, Arc<PollSlot>>>,
     /// How often a run's instances are described while some boot.
     pub poll_interval: Duration,
     /// The public half of each run's key (the private half never leaves memory here).
@@ -417,7 +420,7 @@ impl Driver for Ec2Driver {
                 .into_iter()
                 .map(|id| format!("security-group:{id}")),
         );
-        if self.api.key_pairs(&name).await?.iter().any(|k| *k == name) {
+        if self.api.key_pairs(&name).await?.contains(&name) {
             found.push(format!("key-pair:{name}"));
         }
         Ok(found)
