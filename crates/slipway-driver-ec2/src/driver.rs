@@ -65,7 +65,7 @@ pub struct Ec2Driver {
     pub poll_interval: Duration,
     /// The public half of each run's key (the private half never leaves memory here).
     keys: Mutex<HashMap<String, String>>,
-    /// Makes a run's key pair: (public key in OpenSSH format, private key in OpenSSH format).
+    /// Makes a run's key pair: (public key, private key), both in OpenSSH format.
     pub key_maker: Box<dyn Fn() -> Result<(String, String), DriverError> + Send + Sync>,
 }
 
@@ -75,10 +75,8 @@ pub fn resource_name(run_id: &str) -> String {
 }
 
 impl Ec2Driver {
-    pub fn new(
-        settings: Ec2Settings,
-        key_maker: Box<dyn Fn() -> Result<(String, String), DriverError> + Send + Sync>,
-    ) -> Result<Ec2Driver, DriverError> {
+    /// A driver whose runs get fresh ed25519 keys made in memory.
+    pub fn new(settings: Ec2Settings) -> Result<Ec2Driver, DriverError> {
         let api = Ec2Api::new(
             &settings.region,
             settings.endpoint.as_deref(),
@@ -91,7 +89,7 @@ impl Ec2Driver {
             polls: Mutex::new(HashMap::new()),
             poll_interval: Duration::from_secs(2),
             keys: Mutex::new(HashMap::new()),
-            key_maker,
+            key_maker: Box::new(|| crate::keys::new_key_pair("slipway")),
         })
     }
 

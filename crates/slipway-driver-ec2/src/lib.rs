@@ -9,5 +9,6 @@
 pub mod api;
 pub mod calls;
 mod driver;
+pub mod keys;
 
 pub use driver::{resource_name, Ec2Driver, Ec2Settings, InstanceState};

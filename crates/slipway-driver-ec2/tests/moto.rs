@@ -140,16 +140,7 @@ async fn a_bad_ami_is_named_and_not_retried() {
 }
 
 fn public_key() -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k");
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    std::fs::read_to_string(key.with_extension("pub")).unwrap()
+    slipway_driver_ec2::keys::new_key_pair("test").unwrap().0
 }
 
 #[tokio::test]
@@ -236,26 +227,18 @@ deployment:
     db: { component: db, multiplicity: 3 }
 "#;
 
-fn key_maker(
-) -> Box<dyn Fn() -> Result<(String, String), slipway_driver::DriverError> + Send + Sync> {
-    Box::new(|| Ok((public_key(), String::new())))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_nothing() {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     let m = moto();
-    let mut driver = slipway_driver_ec2::Ec2Driver::new(
-        slipway_driver_ec2::Ec2Settings {
-            region: "us-east-1".into(),
-            endpoint: Some(m.endpoint.clone()),
-            credentials: m.credentials.clone(),
-            subnet_id: None,
-            ssh_cidr: Some("10.0.0.0/8".into()),
-        },
-        key_maker(),
-    )
+    let mut driver = slipway_driver_ec2::Ec2Driver::new(slipway_driver_ec2::Ec2Settings {
+        region: "us-east-1".into(),
+        endpoint: Some(m.endpoint.clone()),
+        credentials: m.credentials.clone(),
+        subnet_id: None,
+        ssh_cidr: Some("10.0.0.0/8".into()),
+    })
     .unwrap();
     driver.poll_interval = Duration::from_millis(200);
     let driver = Arc::new(driver);
