@@ -10,6 +10,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
+  python3-venv
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,4 +29,12 @@ fi
 if ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   echo "Node.js 20 or newer is needed (https://nodejs.org); installing Debian's nodejs/npm as a fallback" >&2
   $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# moto's EC2 server for the ec2 driver's tests (SLIPWAY_MOTO points the tests at this venv).
+MOTO_VENV=${SLIPWAY_MOTO:-/opt/slipway-moto}
+if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
+  echo "installing moto[server] into $MOTO_VENV"
+  $SUDO python3 -m venv "$MOTO_VENV"
+  $SUDO "$MOTO_VENV/bin/pip" install -q 'moto[server]'
 fi
