@@ -333,6 +333,8 @@ struct Job {
     reply: Option<oneshot::Sender<Result<Exec, DriverError>>>,
     out: Vec<u8>,
     err: Vec<u8>,
+    /// Whether the last [`Job::advance`] got anywhere.
+    moved: bool,
 }
 
 /// Why a job ended without a result.
@@ -431,9 +433,13 @@ impl Job {
 
     /// Moves the command on as far as it goes without blocking: `Ok(None)` while it runs.
     fn advance(&mut self, session: &ssh2::Session) -> Result<Option<Exec>, Failure> {
+        self.moved = false;
         if self.channel.is_none() {
             match session.channel_session() {
-                Ok(c) => self.channel = Some(c),
+                Ok(c) => {
+                    self.channel = Some(c);
+                    self.moved = true;
+                }
                 Err(e) if would_block(&e) => return Ok(None),
                 Err(e) => {
                     return Err(self.fail(
@@ -452,7 +458,10 @@ impl Job {
     fn advance_channel(&mut self, ch: &mut ssh2::Channel) -> Result<Option<Exec>, Failure> {
         if !self.execed {
             match ch.exec(&self.command) {
-                Ok(()) => self.execed = true,
+                Ok(()) => {
+                    self.execed = true;
+                    self.moved = true;
+                }
                 Err(e) if would_block(&e) => return Ok(None),
                 Err(e) => {
                     return Err(self.fail(
@@ -464,7 +473,10 @@ impl Job {
         }
         while self.written < self.stdin.len() {
             match ch.write(&self.stdin[self.written..]) {
-                Ok(n) => self.written += n,
+                Ok(n) => {
+                    self.written += n;
+                    self.moved = true;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     return Err(self.fail(format!("writing to the command: {e}"), io_fatal(&e)))
@@ -473,7 +485,10 @@ impl Job {
         }
         if self.written == self.stdin.len() && !self.eof_sent {
             match ch.send_eof() {
-                Ok(()) => self.eof_sent = true,
+                Ok(()) => {
+                    self.eof_sent = true;
+                    self.moved = true;
+                }
                 Err(e) if would_block(&e) => {}
                 Err(e) => {
                     return Err(self.fail(
@@ -493,7 +508,10 @@ impl Job {
                 };
                 match r {
                     Ok(0) => break,
-                    Ok(n) => self.take(stderr, &buf[..n]),
+                    Ok(n) => {
+                        self.take(stderr, &buf[..n]);
+                        self.moved = true;
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(e) => {
                         return Err(
@@ -508,7 +526,10 @@ impl Job {
         }
         if !self.closed {
             match ch.close() {
-                Ok(()) => self.closed = true,
+                Ok(()) => {
+                    self.closed = true;
+                    self.moved = true;
+                }
                 Err(e) if would_block(&e) => return Ok(None),
                 Err(e) => {
                     return Err(self.fail(
@@ -555,13 +576,13 @@ impl Job {
 pub const MAX_CHANNELS: usize = 8;
 
 struct Handle {
-    jobs: Mutex<Option<std_mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<std_mpsc::Sender<Box<Job>>>>,
     wake: UnixStream,
     dead: Arc<AtomicBool>,
 }
 
 impl Handle {
-    fn submit(&self, job: Job) -> Result<(), Job> {
+    fn submit(&self, job: Box<Job>) -> Result<(), Box<Job>> {
         let guard = self.jobs.lock().unwrap();
         let Some(tx) = guard.as_ref() else {
             return Err(job);
@@ -582,7 +603,7 @@ impl Drop for Handle {
 
 /// Starts the thread that drives `c` until its [`Handle`] is dropped or the connection dies.
 fn start(c: Connected, name: String) -> Result<Handle, DriverError> {
-    let (tx, rx) = std_mpsc::channel::<Job>();
+    let (tx, rx) = std_mpsc::channel::<Box<Job>>();
     let (wake, wake_rx) = UnixStream::pair()
         .map_err(|e| DriverError::other(format!("cannot create a wake-up socket: {e}")))?;
     wake_rx
@@ -601,12 +622,17 @@ fn start(c: Connected, name: String) -> Result<Handle, DriverError> {
     })
 }
 
-fn drive(c: Connected, rx: std_mpsc::Receiver<Job>, mut wake: UnixStream, dead: Arc<AtomicBool>) {
+fn drive(
+    c: Connected,
+    rx: std_mpsc::Receiver<Box<Job>>,
+    mut wake: UnixStream,
+    dead: Arc<AtomicBool>,
+) {
     let Connected {
         session, socket, ..
     } = c;
-    let mut queue: VecDeque<Job> = VecDeque::new();
-    let mut running: Vec<Job> = Vec::new();
+    let mut queue: VecDeque<Box<Job>> = VecDeque::new();
+    let mut running: Vec<Box<Job>> = Vec::new();
     let mut closed = false;
     loop {
         loop {
@@ -628,6 +654,9 @@ fn drive(c: Connected, rx: std_mpsc::Receiver<Job>, mut wake: UnixStream, dead: 
             }
         }
         let mut fatal = None;
+        // Whether anything moved: then another round at once (a call for one channel may have
+        // read packets of another from the socket, which poll would not see).
+        let mut moved = false;
         let mut i = 0;
         while i < running.len() {
             // The caller gave up (its future was dropped): drop the channel.
@@ -635,9 +664,12 @@ fn drive(c: Connected, rx: std_mpsc::Receiver<Job>, mut wake: UnixStream, dead: 
                 running.swap_remove(i);
                 continue;
             }
-            match running[i].advance(&session) {
+            let r = running[i].advance(&session);
+            moved |= running[i].moved;
+            match r {
                 Ok(None) => i += 1,
                 Ok(Some(done)) => {
+                    moved = true;
                     let mut job = running.swap_remove(i);
                     if let Some(r) = job.reply.take() {
                         let _ = r.send(Ok(done));
@@ -674,6 +706,9 @@ fn drive(c: Connected, rx: std_mpsc::Receiver<Job>, mut wake: UnixStream, dead: 
             let _ = session.disconnect(None, "slipway is done", None);
             return;
         }
+        if moved {
+            continue;
+        }
         let mut sock_flags = PollFlags::empty();
         if !running.is_empty() {
             match session.block_directions() {
@@ -687,11 +722,23 @@ fn drive(c: Connected, rx: std_mpsc::Receiver<Job>, mut wake: UnixStream, dead: 
             PollFd::new(wake.as_fd(), PollFlags::POLLIN),
             PollFd::new(socket.as_fd(), sock_flags),
         ];
-        // A bound on the wait, so that keepalives go out on an idle session.
-        let timeout = if running.is_empty() { 10_000u16 } else { 1_000 };
+        // A bound on the wait: keepalives go out on an idle session, and a packet another
+        // channel's call took off the socket is never waited for long.
+        let timeout = if running.is_empty() { 10_000u16 } else { 50 };
         let _ = poll(&mut fds, PollTimeout::from(timeout));
-        if running.is_empty() {
-            let _ = session.keepalive_send();
+        let hung_up = fds[1]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR));
+        if running.is_empty() && queue.is_empty() {
+            let gone = match session.keepalive_send() {
+                Err(e) => fatal_code(e.code()),
+                Ok(_) => false,
+            };
+            if hung_up || gone {
+                // Idle and disconnected: the next command connects again.
+                dead.store(true, Ordering::SeqCst);
+                return;
+            }
         }
     }
 }
@@ -760,7 +807,6 @@ impl Transport for Host {
         stdin: Vec<u8>,
         lines: Option<mpsc::Sender<OutputLine>>,
     ) -> Result<Exec, DriverError> {
-        let handle = self.handle().await?;
         let (reply, answer) = oneshot::channel();
         let (line_tx, mut line_rx) = match lines {
             Some(_) => {
@@ -769,7 +815,7 @@ impl Transport for Host {
             }
             None => (None, None),
         };
-        let job = Job {
+        let mut job = Box::new(Job {
             command: command.to_string(),
             stdin,
             written: 0,
@@ -781,12 +827,26 @@ impl Transport for Host {
             reply: Some(reply),
             out: Vec::new(),
             err: Vec::new(),
-        };
-        if handle.submit(job).is_err() {
-            return Err(DriverError::transient(format!(
-                "the session with {} has ended",
-                self.target.key()
-            )));
+            moved: false,
+        });
+        // A session that ended while idle is noticed here: connect again, once.
+        let mut attempt = 0;
+        loop {
+            let handle = self.handle().await?;
+            match handle.submit(job) {
+                Ok(()) => break,
+                Err(back) if attempt == 0 => {
+                    handle.dead.store(true, Ordering::SeqCst);
+                    job = back;
+                    attempt += 1;
+                }
+                Err(_) => {
+                    return Err(DriverError::transient(format!(
+                        "the session with {} has ended",
+                        self.target.key()
+                    )))
+                }
+            }
         }
         if let (Some(rx), Some(lines)) = (line_rx.as_mut(), lines) {
             while let Some(l) = rx.recv().await {
@@ -796,7 +856,8 @@ impl Transport for Host {
         let who = self.target.key();
         answer
             .await
-            .map_err(|_| DriverError::other(format!("the session with {who} ended")))?
+            // Dropped unanswered: the thread ended before it took the command.
+            .map_err(|_| DriverError::transient(format!("the session with {who} ended")))?
             .map_err(|e| DriverError::new(e.kind, format!("{who}: {}", e.message)))
     }
 }

@@ -232,7 +232,7 @@ async fn hosts_are_leased_to_one_run_at_a_time() {
         .await
         .unwrap();
     other
-        .terminate(&b, &PathBuf::new(), &[second.clone()])
+        .terminate(&b, &PathBuf::new(), std::slice::from_ref(second))
         .await
         .unwrap();
 }
