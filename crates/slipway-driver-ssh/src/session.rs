@@ -801,7 +801,28 @@ impl Host {
 
 #[async_trait::async_trait]
 impl Transport for Host {
+    /// A command that could not start (no channel: the session may have died unnoticed while
+    /// idle) is tried once more over a new connection.
     async fn exec(
+        &self,
+        command: &str,
+        stdin: Vec<u8>,
+        lines: Option<mpsc::Sender<OutputLine>>,
+    ) -> Result<Exec, DriverError> {
+        match self.exec_once(command, stdin.clone(), lines.clone()).await {
+            Err(e) if e.kind == slipway_driver::ErrorKind::Transient => {
+                if let Some(h) = self.handle.lock().await.as_ref() {
+                    h.dead.store(true, Ordering::SeqCst);
+                }
+                self.exec_once(command, stdin, lines).await
+            }
+            r => r,
+        }
+    }
+}
+
+impl Host {
+    async fn exec_once(
         &self,
         command: &str,
         stdin: Vec<u8>,

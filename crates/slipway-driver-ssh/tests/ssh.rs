@@ -326,3 +326,41 @@ async fn a_host_that_refuses_connections_is_reported_per_host() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_dropped_mid_step_fails_that_step_and_terminate_still_cleans_up() {
+    let lab = Lab::new(1);
+    let d = lab.driver();
+    let run = run_id("drop");
+    let p = d.provision(request(&run, &["db.1"])).await;
+    let p = p[0].clone().unwrap();
+    let (tx, mut rx) = mpsc::channel(16);
+    let req = StepRequest {
+        run_id: run.clone(),
+        run_dir: PathBuf::from("/unused"),
+        instance: p.clone(),
+        step: "deployment".into(),
+        script: "echo started\nexec sleep 120".into(),
+        env: vec![],
+        packages: vec![],
+    };
+    let running = tokio::spawn({
+        let p = lab.driver();
+        async move { p.run_step(req, tx, CancellationToken::new()).await }
+    });
+    assert_eq!(rx.recv().await, Some(OutputLine::stdout("started")));
+    lab.hosts[0].drop_connections();
+    let e = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the step ends once the connection is gone")
+        .unwrap()
+        .unwrap_err();
+    // Never retried: the recipe may have done things.
+    assert_eq!(e.kind, ErrorKind::Other, "{e}");
+    assert!(e.message.contains("connection was lost"), "{e}");
+    // The recipe's process outlived the connection; terminate connects again and stops it.
+    assert!(!processes_of(&run).is_empty());
+    d.terminate(&run, &PathBuf::new(), &[p]).await.unwrap();
+    assert!(processes_of(&run).is_empty());
+    assert!(!PathBuf::from(format!("/root/.slipway/runs/{run}")).exists());
+}

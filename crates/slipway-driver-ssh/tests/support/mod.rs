@@ -183,6 +183,49 @@ impl Sshd {
         self.spawn();
     }
 
+    /// Kills the processes serving this server's connections (as when the host drops off the
+    /// network mid-step), not the listener and not what recipes started.
+    pub fn drop_connections(&self) {
+        let listener = self.child.as_ref().expect("running").id();
+        let parent_of = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
+        let mut victims = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if pid == listener || !comm.trim().starts_with("sshd") {
+                continue;
+            }
+            let mut p = pid;
+            while let Some(up) = parent_of(p).filter(|&u| u > 1) {
+                if up == listener {
+                    victims.push(pid);
+                    break;
+                }
+                p = up;
+            }
+        }
+        assert!(
+            !victims.is_empty(),
+            "no connection of {} to drop",
+            self.key()
+        );
+        for pid in victims {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
