@@ -338,3 +338,144 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+const FAILING: &str = r#"
+slipway: 1
+name: failing
+images:
+  base: {}
+components:
+  server:
+    image: base
+    outputs: { url: {} }
+    recipes:
+      deployment: |
+        nohup sleep 1000 >/dev/null 2>&1 &
+        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
+  test:
+    image: base
+    inputs: { url: { required: true } }
+    recipes:
+      deployment: |
+        echo "testing $url"
+        echo "assertion failed" >&2
+        exit 3
+      reporting: |
+        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
+deployment:
+  keep_running: on-success
+  nodes:
+    server: { component: server }
+    test: { component: test, inputs: { url: { from: server.url } } }
+"#;
+
+#[test]
+fn a_failing_test_exits_1_fetches_reports_and_tears_down() {
+    let lab = Lab::new(2);
+    lab.add_cloud();
+    let file = lab.home.path().join("failing.slipway.yaml");
+    std::fs::write(&file, FAILING).unwrap();
+    let out = lab.slipway(&["run", file.to_str().unwrap(), "--cloud", "lab", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    let report = lab
+        .home
+        .path()
+        .join("runs")
+        .join(&run_id)
+        .join("reports/test.1/junit.txt");
+    assert_eq!(
+        std::fs::read_to_string(report).unwrap(),
+        "failure details\n"
+    );
+    let logs = text(&lab.slipway(&["logs", &run_id, "test.1"]).stdout);
+    assert!(logs.contains("assertion failed"), "{logs}");
+    // `on-success` and it failed: everything is torn down, the daemon too.
+    assert!(processes_of(&run_id).is_empty());
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+#[test]
+fn multi_line_outputs_cross_the_wire() {
+    let lab = Lab::new(3);
+    lab.add_cloud();
+    let file = repo("assets/examples/multiline-outputs.slipway.yaml");
+    let local = tempfile::tempdir().unwrap();
+    let on_local = slipway(
+        local.path(),
+        &["run", file.to_str().unwrap(), "--keep", "never", "--json"],
+    );
+    assert_eq!(
+        on_local.status.code(),
+        Some(0),
+        "{}",
+        text(&on_local.stderr)
+    );
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "never",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The same lines as on local, but for addresses.
+    let lines = |o: &Output| -> Vec<String> {
+        let mut v: Vec<String> = events(o)
+            .iter()
+            .filter(|e| e["event"] == "log" && e["stream"] == "stdout")
+            .filter(|e| !e["line"].as_str().unwrap().contains("127."))
+            .map(|e| format!("{} {}", e["instance"], e["line"]))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines(&out), lines(&on_local));
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    assert!(processes_of(&run_id).is_empty());
+}
+
+#[test]
+fn two_runs_at_once_never_share_a_host() {
+    let lab = Lab::new(1);
+    lab.add_cloud();
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "--cloud",
+                "lab",
+                "--keep",
+                "always",
+                "--json",
+            ])
+            .env("SLIPWAY_HOME", lab.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<_> = outs.iter().map(|o| o.status.code()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [Some(0), Some(3)],
+        "{:?}",
+        outs.iter().map(|o| text(&o.stderr)).collect::<Vec<_>>()
+    );
+    let loser = outs.iter().find(|o| o.status.code() == Some(3)).unwrap();
+    // With --json the failure is an event on stdout.
+    let said = format!("{}{}", text(&loser.stdout), text(&loser.stderr));
+    assert!(said.contains("only 0 of its 1"), "{said}");
+    let winner = outs.iter().find(|o| o.status.code() == Some(0)).unwrap();
+    let run_id = events(winner)[0]["run_id"].as_str().unwrap().to_string();
+    let out = lab.slipway(&["terminate", &run_id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
