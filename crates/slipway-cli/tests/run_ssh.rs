@@ -1,6 +1,6 @@
 //! `slipway run --cloud lab` on an `ssh` cloud: real sshd servers on loopback addresses
-//! (127.2.0.x; see the ssh driver's test support), the real binary, a real store. Needs
-//! Debian's `openssh-server` and root. The secret-key test needs a keychain (skipped with a note
+//! (127.202.0.x, far from those `local` leases from 127.1.0.1 up; see the ssh driver's test
+//! support), the real binary, a real store. Needs Debian's `openssh-server` and root. The secret-key test needs a keychain (skipped with a note
 //! when none answers, unless `SLIPWAY_REQUIRE_KEYCHAIN=1`).
 
 mod common;
@@ -15,7 +15,7 @@ use common::{repo, slipway_in as slipway, text};
 use sshd::{next_address, processes_of, ClientKey, Sshd};
 
 /// This binary's loopback addresses.
-const BASE: u8 = 2;
+const BASE: u8 = 202;
 
 struct Lab {
     key: ClientKey,

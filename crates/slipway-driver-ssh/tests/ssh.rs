@@ -13,8 +13,8 @@ use support::{next_address, processes_of, ClientKey, Sshd};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// This binary's loopback addresses: 127.1.0.x.
-const BASE: u8 = 1;
+/// This binary's loopback addresses: 127.201.0.x (far from the `local` driver's 127.1…).
+const BASE: u8 = 201;
 
 struct Lab {
     key: ClientKey,

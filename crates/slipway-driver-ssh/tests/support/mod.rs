@@ -58,7 +58,8 @@ impl ClientKey {
     }
 }
 
-/// Loopback addresses handed out in this process; `base` keeps test binaries apart.
+/// Loopback addresses handed out in this process (127.BASE.0.21 up); `base` keeps test binaries
+/// apart, and far from the addresses the `local` driver leases (127.1.0.1 up).
 pub fn next_address(base: u8) -> String {
     static NEXT: AtomicU8 = AtomicU8::new(0);
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
