@@ -1,7 +1,8 @@
 //! `slipway run --cloud lab` on an `ssh` cloud: real sshd servers on loopback addresses
 //! (127.202.0.x, far from those `local` leases from 127.1.0.1 up; see the ssh driver's test
-//! support), the real binary, a real store. Needs Debian's `openssh-server` and root. The secret-key test needs a keychain (skipped with a note
-//! when none answers, unless `SLIPWAY_REQUIRE_KEYCHAIN=1`).
+//! support), the real binary, a real store. Needs Debian's `openssh-server` and root. The
+//! secret-key test needs a keychain (skipped with a note when none answers, unless
+//! `SLIPWAY_REQUIRE_KEYCHAIN=1`).
 
 mod common;
 #[path = "../../slipway-driver-ssh/tests/support/mod.rs"]
