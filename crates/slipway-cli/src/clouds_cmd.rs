@@ -110,6 +110,37 @@ pub fn remove(name: &str, json: bool) -> i32 {
     }
 }
 
+/// Forgets the host key pinned for `host` (`HOST:PORT`, `[user@]` and `:22` optional) of a cloud.
+pub fn forget_host(name: &str, host: &str, json: bool) -> i32 {
+    let home = slipway_store::data_dir();
+    let mut store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(json, &e),
+    };
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if host.ends_with(']') || !host.contains(':') {
+        format!("{host}:22")
+    } else {
+        host.to_string()
+    };
+    match store.forget_host_key(name, &host) {
+        Ok(forgot) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "cloud": name, "host": host, "forgotten": forgot })
+                );
+            } else if forgot {
+                println!("forgot the host key of {host} for cloud `{name}`: the next connection pins the key it sees");
+            } else {
+                println!("no host key of {host} was pinned for cloud `{name}`");
+            }
+            exit::SUCCESS
+        }
+        Err(e) => infra(json, &e.to_string()),
+    }
+}
+
 /// Checks a cloud's settings and credentials without creating anything.
 pub fn test(name: &str, json: bool) -> i32 {
     let home = slipway_store::data_dir();

@@ -9,6 +9,8 @@
 //! implements `slipway_driver::Driver` and is added to [`build_driver`] and [`RUNNABLE_KINDS`].
 
 pub mod settings;
+#[cfg(feature = "ssh")]
+mod ssh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +27,10 @@ pub use settings::{check_settings, did_you_mean, kind, kind_infos, KindInfo, Set
 pub const BUILT_IN: &[(&str, &str)] = &[("local", "local")];
 
 /// Driver kinds this build can run.
+#[cfg(feature = "ssh")]
+pub const RUNNABLE_KINDS: &[&str] = &["local", "ssh"];
+/// Driver kinds this build can run.
+#[cfg(not(feature = "ssh"))]
 pub const RUNNABLE_KINDS: &[&str] = &["local"];
 
 /// Why a cloud's driver, or its configuration, could not be had.
@@ -273,13 +279,17 @@ pub fn remove_cloud(store: &mut Store, keychain: &Keychain, name: &str) -> Resul
     Ok(())
 }
 
-/// The ready driver of one configured (or built-in) cloud.
+/// The ready driver of one configured (or built-in) cloud. `data_dir` is the directory of the
+/// store (drivers that lease hosts or pin keys keep them there).
 pub fn build_driver(
     cloud: &str,
     kind: &str,
-    _settings: &serde_json::Map<String, serde_json::Value>,
-    _keychain: &Keychain,
+    settings: &serde_json::Map<String, serde_json::Value>,
+    keychain: &Keychain,
+    data_dir: &std::path::Path,
 ) -> Result<Arc<dyn Driver>, CloudError> {
+    #[cfg(not(feature = "ssh"))]
+    let _ = (settings, keychain, data_dir);
     match kind {
         "local" => {
             // Loopback addresses are shared by the whole machine, so their leases live in one
@@ -287,6 +297,8 @@ pub fn build_driver(
             let leases = std::env::temp_dir().join("slipway-local");
             Ok(Arc::new(slipway_driver::LocalDriver::new(leases)))
         }
+        #[cfg(feature = "ssh")]
+        "ssh" => ssh::build(cloud, settings, keychain, data_dir),
         other => Err(CloudError::Infrastructure(format!(
             "cloud `{cloud}` is of kind `{other}`: this build cannot run `{other}` clouds yet (runnable: {}); its settings and secrets can be configured already",
             RUNNABLE_KINDS.join(", ")
@@ -301,6 +313,7 @@ pub fn drivers_for<'a>(
     clouds: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, Arc<dyn Driver>>, CloudError> {
     let configured = store.list_clouds().map_err(infra)?;
+    let data_dir = store.path().parent().unwrap_or(std::path::Path::new("."));
     let mut drivers: HashMap<String, Arc<dyn Driver>> = HashMap::new();
     for cloud in clouds {
         if drivers.contains_key(cloud) {
@@ -318,7 +331,7 @@ pub fn drivers_for<'a>(
         };
         drivers.insert(
             cloud.to_string(),
-            build_driver(cloud, kind, settings, keychain)?,
+            build_driver(cloud, kind, settings, keychain, data_dir)?,
         );
     }
     Ok(drivers)
