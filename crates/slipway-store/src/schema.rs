@@ -142,11 +142,11 @@ CREATE TABLE clouds (
     updated_at INTEGER NOT NULL
 ) STRICT;
 "#,
-    // 3: what a driver needs to reach an instance again after a restart (JSON, never a secret).
+    // 2: what a driver needs to reach an instance again after a restart (JSON, never a secret).
     r#"
 ALTER TABLE instances ADD COLUMN driver_state TEXT CHECK (driver_state IS NULL OR json_valid(driver_state));
 "#,
-    // 3 (the list's third): hosts of `ssh` pools leased by runs (one run per host, machine-wide
+    // 3: hosts of `ssh` pools leased by runs (one run per host, machine-wide
     // through this file), and host keys pinned per cloud on first use.
     r#"
 CREATE TABLE host_leases (
