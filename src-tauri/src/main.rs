@@ -30,13 +30,66 @@ macro_rules! tauri_commands {
             }
         )*
 
-        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$($name),*]
-        }
     };
 }
 
 slipway_api::for_each_command!(tauri_commands);
+
+/// One `#[tauri::command]` per declared stream: it starts a thread that runs the stream's
+/// handler with the page's `Channel` (`onEvent`) as the sink and returns at once.
+macro_rules! tauri_streams {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $update:ty;
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tauri::command]
+            fn $name(
+                app: tauri::AppHandle,
+                $($field: $ty,)*
+                on_event: tauri::ipc::Channel<$update>,
+            ) -> Result<(), slipway_api::CommandError> {
+                let args = slipway_api::stream_args::$args { $($field),* };
+                std::thread::spawn(move || {
+                    use tauri::Manager;
+                    let ctx = app.state::<Context>();
+                    let mut send = |update: $update| on_event.send(update).is_ok();
+                    if let Err(e) = slipway_api::$name(&ctx, args, &mut send) {
+                        eprintln!("{}: {} ({})", stringify!($name), e.message, e.code);
+                    }
+                });
+                Ok(())
+            }
+        )*
+    };
+}
+
+slipway_api::for_each_stream!(tauri_streams);
+
+/// The handler list: every declared command (their names, passed on by `command_names`) and
+/// every declared stream.
+macro_rules! handler_list {
+    ([$($command:ident),*] $(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $update:ty;
+    )*) => {
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($command,)* $($name),*]
+        }
+    };
+}
+
+macro_rules! command_names {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $ret:ty;
+    )*) => {
+        slipway_api::for_each_stream!(handler_list [$($name),*]);
+    };
+}
+
+slipway_api::for_each_command!(command_names);
 
 const USAGE: &str = "usage: slipway-desktop [FILE]\n\nOpens the Slipway designer; FILE, a recipe (*.slipway.yaml), is imported and opened at start.\nThe data directory is $SLIPWAY_HOME, or the platform's data directory.";
 

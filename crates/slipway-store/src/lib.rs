@@ -8,6 +8,7 @@
 
 mod clouds;
 mod error;
+mod follow;
 mod modules;
 mod process;
 mod render;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use clouds::Cloud;
 pub use error::{ErrorKind, StoreError};
+pub use follow::RunHistoryEntry;
 pub use modules::{
     DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
     ModuleVersion, SeedReport, StoredModule,
