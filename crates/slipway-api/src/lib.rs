@@ -26,6 +26,7 @@ pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
 pub use runs::{
     follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
+    run_recipe,
     run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode, LaunchPlan,
     Placement, RunUpdate, UnusableCloud,
 };
@@ -256,6 +257,8 @@ macro_rules! for_each_command {
             runs_list(RunsListArgs {}) -> Vec<$crate::RunHistoryEntry>;
             /// Everything recorded about one run but its logs.
             run_get(RunGetArgs { id: String }) -> $crate::RunDetail;
+            /// The recipe a run used (its stored text, read back), for the run view's graph.
+            run_recipe(RunRecipeArgs { id: String }) -> $crate::Recipe;
             /// Stored log lines of a run (or of one instance) after the line id `after`.
             run_logs(RunLogsArgs {
                 id: String,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use slipway_recipe::{
-    to_yaml, validate, Code, DiagnosticView, KeepRunning, SetValue, Severity, SourceMap,
+    to_yaml, validate, Code, DiagnosticView, KeepRunning, Recipe, SetValue, Severity, SourceMap,
     ValidateOptions,
 };
 use slipway_store::{LogLine, RunDetail, RunHistoryEntry, Store};
@@ -88,7 +88,7 @@ pub struct LaunchPlan {
     pub keep_running: KeepRunning,
     pub per_cloud: Vec<CloudCount>,
     pub steps: u32,
-    /// Step names (`web.1/deployment`) of the critical path.
+    /// The names (`web.1/deployment`) of the steps on the critical path.
     pub critical_path: Vec<String>,
     /// Its length in steps (each estimated at one unit).
     pub lower_bound: f64,
@@ -316,6 +316,18 @@ pub fn run_get(ctx: &Context, args: RunGetArgs) -> Result<RunDetail, CommandErro
     ctx.store()
         .run(&args.id)?
         .ok_or_else(|| not_found(&args.id))
+}
+
+pub fn run_recipe(ctx: &Context, args: RunRecipeArgs) -> Result<Recipe, CommandError> {
+    let detail = ctx.store().run(&args.id)?.ok_or_else(|| not_found(&args.id))?;
+    let checked = slipway_recipe::check(&detail.recipe_text, &ValidateOptions::default());
+    match checked.recipe {
+        Some(recipe) => Ok(recipe),
+        None => Err(CommandError::new(
+            ErrorCode::RecipeInvalid,
+            format!("the recipe of run `{}` cannot be read back", args.id),
+        )),
+    }
 }
 
 fn not_found(id: &str) -> CommandError {

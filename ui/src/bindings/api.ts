@@ -2,7 +2,7 @@
 // edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.
 
 import type { Component, DiagnosticView, Image, KeepRunning, Recipe } from "./recipe";
-import type { DeploymentBody, DiffTag, LogLine, ModuleKind, RunDetail, RunSummary, Step } from "./store";
+import type { DeploymentBody, DiffTag, LogLine, ModuleKind, RunDetail, RunSummary } from "./store";
 import type { CloudTest, CloudView, KindInfo } from "./clouds";
 
 export type CommandError = { 
@@ -85,7 +85,7 @@ export type LaunchPlan = { problems: Array<DiagnosticView>,
  */
 clouds: Array<[string, string]>, nodes: Array<LaunchNode>, inputs: Array<LaunchInput>, keep_running: KeepRunning, per_cloud: Array<CloudCount>, steps: number, 
 /**
- * Step names (`web.1/deployment`) of the critical path.
+ * The names (`web.1/deployment`) of the steps on the critical path.
  */
 critical_path: Array<string>, 
 /**
@@ -148,6 +148,8 @@ export type RunLaunchArgs = { recipe: Recipe, placement: Placement, keep?: KeepR
 export type RunsListArgs = Record<symbol, never>;
 
 export type RunGetArgs = { id: string, };
+
+export type RunRecipeArgs = { id: string, };
 
 export type RunLogsArgs = { id: string, instance?: string, after?: number, limit?: number, };
 
@@ -260,6 +262,10 @@ export type Commands = {
    * Everything recorded about one run but its logs.
    */
   run_get: { args: RunGetArgs, result: RunDetail },
+  /**
+   * The recipe a run used (its stored text, read back), for the run view's graph.
+   */
+  run_recipe: { args: RunRecipeArgs, result: Recipe },
   /**
    * Stored log lines of a run (or of one instance) after the line id `after`.
    */
