@@ -26,9 +26,8 @@ pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
 pub use runs::{
     follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
-    run_recipe,
-    run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode, LaunchPlan,
-    Placement, RunUpdate, UnusableCloud,
+    run_recipe, run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode,
+    LaunchPlan, Placement, RunUpdate, UnusableCloud,
 };
 pub use slipway_recipe::KeepRunning;
 pub use slipway_store::{LogLine, RunDetail, RunHistoryEntry};

@@ -102,8 +102,7 @@ pub enum RunUpdate {
     Detail { detail: Box<RunDetail> },
     /// New log lines, oldest first.
     Logs { lines: Vec<LogLine> },
-    /// The run reached a final state (or was kept `ready`, or was interrupted) and every line
-    /// has been sent; nothing follows.
+    /// The run reached a final state and every line has been sent; nothing follows.
     End,
 }
 
@@ -319,7 +318,10 @@ pub fn run_get(ctx: &Context, args: RunGetArgs) -> Result<RunDetail, CommandErro
 }
 
 pub fn run_recipe(ctx: &Context, args: RunRecipeArgs) -> Result<Recipe, CommandError> {
-    let detail = ctx.store().run(&args.id)?.ok_or_else(|| not_found(&args.id))?;
+    let detail = ctx
+        .store()
+        .run(&args.id)?
+        .ok_or_else(|| not_found(&args.id))?;
     let checked = slipway_recipe::check(&detail.recipe_text, &ValidateOptions::default());
     match checked.recipe {
         Some(recipe) => Ok(recipe),
@@ -464,7 +466,8 @@ pub fn run_follow(
         let mut finished = false;
         if last_mark != Some(mark) {
             let detail = store.run(id)?.ok_or_else(|| not_found(id))?;
-            finished = detail.run.state.is_final() || detail.run.interrupted;
+            // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
+            finished = detail.run.state.is_final();
             last_mark = Some(mark);
             if !send(RunUpdate::Detail {
                 detail: Box::new(detail),

@@ -132,7 +132,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
   const edges = useMemo(() => {
     if (!flow) return [];
     return flow.edges.map((e) => {
-      const lit = detail && e.data ? wireFlowed(detail, e.data.from, e.data.param, e.data.index) : false;
+      const lit = detail && e.data ? wireFlowed(detail, e.source, e.data.param, e.data.index) : false;
       return {
         ...e,
         className: `sw-wire${lit ? " is-lit" : ""}`,
@@ -150,7 +150,9 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
     }
   };
 
-  const state = detail ? displayState(detail.run) : "loading";
+  // A run being torn down by `slipway terminate` has no live owner, yet it is not forgotten.
+  const tearingDown = detail?.instances.some((i) => i.state === "terminating") ?? false;
+  const state = detail ? (detail.run.interrupted && tearingDown ? "terminating" : displayState(detail.run)) : "loading";
   return (
     <div className="sw-run" data-testid="run-view" role="region" aria-label="Run">
       <header className="sw-run__head">
@@ -158,7 +160,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
           ← Back
         </button>
         <h1>{detail?.run.name ?? recipe?.name ?? "Run"}</h1>
-        <code className="sw-muted">{props.runId}</code>
+        <code className="sw-muted" data-testid="run-id">{props.runId}</code>
         <span className={`sw-state is-${state}`} data-testid="run-state">
           {state}
         </span>
@@ -188,6 +190,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
       ) : null}
       <div className="sw-run__body">
         <div className="sw-run__graph" data-testid="run-graph">
+          {nodes.length > 0 ? (
           <ReactFlowProvider>
             <ReactFlow<RunFlowNode>
               nodes={nodes}
@@ -208,6 +211,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
               <Controls showInteractive={false} />
             </ReactFlow>
           </ReactFlowProvider>
+          ) : null}
         </div>
         <aside className="sw-run__side" data-testid="instance-panel">
           {selected && detail ? (

@@ -34,7 +34,8 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; on
   const canRedo = useDesigner((s) => s.future.length > 0);
   const hasNodes = useDesigner((s) => Object.keys(s.doc.deployment.nodes).length > 0);
   const theme = useDesigner((s) => s.themePreference);
-  const errors = useDesigner((s) => s.problems.filter((p) => p.severity === "error"));
+  const problems = useDesigner((s) => s.problems);
+  const errors = problems.filter((p) => p.severity === "error");
   const whyNot = !hasNodes
     ? "Nothing to launch: the deployment has no node"
     : errors.length > 0
