@@ -941,6 +941,15 @@ impl App {
         .await;
     }
 
+    /// Clicks a node of the run view once the pointer can reach it (xyflow measures and fits
+    /// the graph first).
+    async fn click_run_node(&self, node: &str) {
+        let css = tid(&format!("run-node-{node}"));
+        let e = self.wait(&css).await;
+        self.wait_hittable(&e, &css).await;
+        self.click(&css).await;
+    }
+
     /// Saves the window as `name`.png: under assets/screenshots with UPDATE_EXPECT=1, else
     /// under target/e2e.
     async fn save_screenshot(&self, name: &str) {
@@ -1008,12 +1017,12 @@ async fn launch_watch_read_outputs_and_logs_terminate_and_find_it_in_the_history
     .await;
 
     // A wired value in an instance's parameters: web.1 got the database's port.
-    app.click(&tid("run-node-web")).await;
+    app.click_run_node("web").await;
     app.wait_text(&tid("param-web.1-db_port"), "5432").await;
     app.wait_text(&tid("param-web.1-url"), "http://").await;
 
     // The smoke test's own output, in its instance's log.
-    app.click(&tid("run-node-smoke")).await;
+    app.click_run_node("smoke").await;
     app.wait_text(&tid("instance-state-smoke.1"), "ready").await;
     app.wait_text(&tid("log-pane"), "ok http://").await;
     app.type_into(&tid("log-search"), "using database").await;
@@ -1059,7 +1068,7 @@ async fn a_failing_run_marks_the_failing_step_with_its_exit_status() {
     app.launch_open_deployment(None).await;
     app.wait_tone("hello", "failed").await;
     app.wait_text(&tid("run-state"), "aborted").await;
-    app.click(&tid("run-node-hello")).await;
+    app.click_run_node("hello").await;
     let failed = app
         .wait_text(&tid("step-failed-hello.1-deployment"), "exit status 3")
         .await;
