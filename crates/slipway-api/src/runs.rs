@@ -27,6 +27,7 @@ use crate::Context;
 
 /// Where the launch dialog puts the deployment.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
 #[ts(optional_fields)]
 pub struct Placement {
     /// The cloud of every node without an override (`local` when absent).
