@@ -1160,3 +1160,87 @@ async fn quitting_the_app_during_a_run_leaves_the_run_going() {
     }
     drop(_serial);
 }
+
+/// Not a test but a measurement, run with `SLIPWAY_BENCH=1` (and SLIPWAY_E2E=1): a deployment of
+/// 200 instances printing 10,000 log lines in all, watched in the run view. Prints the latency
+/// from a log line (its engine timestamp) to the frame that draws it, and the run view's frame
+/// times while it runs. Asserts nothing about the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
+    if !enabled() || std::env::var("SLIPWAY_BENCH").ok().as_deref() != Some("1") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.slipway.yaml");
+    let text = example("hello.slipway.yaml")
+        .replace("name: hello", "name: many")
+        .replace(
+            "      component: greeter\n",
+            "      component: greeter\n      multiplicity: 200\n",
+        )
+        .replace(
+            "echo \"hello, $who, from $SLIPWAY_NODE.$SLIPWAY_INDEX at $SLIPWAY_HOSTNAME\"",
+            // Ten bursts of five lines, half a second apart: few processes forked per line, so
+            // that the machine's load is the app's and not the recipes'.
+            "for b in 1 2 3 4 5 6 7 8 9 10; do for i in 1 2 3 4 5; do echo \"line $b.$i of $SLIPWAY_NODE.$SLIPWAY_INDEX\"; done; sleep 0.5; done",
+        );
+    std::fs::write(&file, text).unwrap();
+    let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    app.js(
+        "window.__bench = { latencies: [], frames: [], lines: 0, last: performance.now(), on: true };
+         window.__slipwayLogSeen = (lines) => {
+             const got = Date.now();
+             requestAnimationFrame(() => {
+                 const drawn = Date.now();
+                 for (const l of lines) if (l.instance) window.__bench.latencies.push(drawn - l.at);
+                 window.__bench.lines += lines.length;
+                 void got;
+             });
+         };
+         const tick = (t) => { const b = window.__bench; b.frames.push(t - b.last); b.last = t;
+             if (b.on) requestAnimationFrame(tick); };
+         requestAnimationFrame(tick);
+         return true;",
+        vec![],
+    )
+    .await;
+    app.launch_open_deployment(None).await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let seen = app
+            .js("return window.__bench.latencies.length", vec![])
+            .await;
+        if seen.as_u64().unwrap_or(0) >= 10_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {seen} lines arrived");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let stats = app
+        .js(
+            "const b = window.__bench; b.on = false;
+             const q = (xs, p) => { const s = [...xs].sort((a, c) => a - c); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+             const f = b.frames.slice(5);
+             return { lines: b.latencies.length, lat50: q(b.latencies, 0.5), lat95: q(b.latencies, 0.95), latMax: Math.max(...b.latencies),
+                      frames: f.length, f50: q(f, 0.5), f95: q(f, 0.95), fMax: Math.max(...f) };",
+            vec![],
+        )
+        .await;
+    println!("\n| measure (200 instances, 10,000 lines) | p50 | p95 | max |");
+    println!("|---|---|---|---|");
+    println!(
+        "| log line → drawn frame, ms ({} lines) | {} | {} | {} |",
+        stats["lines"], stats["lat50"], stats["lat95"], stats["latMax"]
+    );
+    println!(
+        "| run view frame time, ms ({} frames) | {:.1} | {:.1} | {:.1} |",
+        stats["frames"],
+        stats["f50"].as_f64().unwrap_or(0.0),
+        stats["f95"].as_f64().unwrap_or(0.0),
+        stats["fMax"].as_f64().unwrap_or(0.0)
+    );
+    app.save_screenshot("bench-run-view").await;
+    app.terminate_all();
+    app.end().await;
+}

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use slipway_recipe::{
@@ -445,6 +445,8 @@ pub fn follow_stop(ctx: &Context, args: FollowStopArgs) -> Result<(), CommandErr
 
 /// How often a follower looks at the store: well inside the 250 ms the UI promises.
 const POLL: Duration = Duration::from_millis(40);
+/// The shortest time between two details sent to the page.
+const DETAIL_EVERY: Duration = Duration::from_millis(120);
 
 /// Follows a run through the store, on its own connection (the app's commands are not held up),
 /// sending its detail whenever it changed and its new log lines, until it ends or `send` says
@@ -458,6 +460,7 @@ pub fn run_follow(
     let stop = || ctx.follow_stopped(&args.token);
     let store = Store::open(&ctx.home)?;
     let mut last_mark = None;
+    let mut last_detail: Option<Instant> = None;
     let mut last_log = after_log;
     loop {
         if stop() {
@@ -465,7 +468,10 @@ pub fn run_follow(
         }
         let mark = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
         let mut finished = false;
-        if last_mark != Some(mark) {
+        // The detail of a big run is large: at most one every DETAIL_EVERY (still well inside
+        // the 250 ms promised); log lines go out at every poll.
+        if last_mark != Some(mark) && last_detail.is_none_or(|at| at.elapsed() >= DETAIL_EVERY) {
+            last_detail = Some(Instant::now());
             let detail = store.run(id)?.ok_or_else(|| not_found(id))?;
             // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
             finished = detail.run.state.is_final();

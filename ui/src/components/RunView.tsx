@@ -8,7 +8,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Background, BackgroundVariant, Controls, Handle, Position, ReactFlow, ReactFlowProvider, type NodeProps, type Node as FlowNode } from "@xyflow/react";
 import { reportOpen, runFollow, runRecipe, runTerminate, toCommandError } from "../api";
-import type { Instance, RunDetail, Step } from "../api-types";
+import type { Instance, LogLine, RunDetail, Step } from "../api-types";
 import type { Recipe } from "../bindings/recipe";
 import { handleName, inHandle, outHandle, recipeToFlow } from "../model/mapping";
 import {
@@ -86,16 +86,27 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
   const [now, setNow] = useState(Date.now());
   const logs = useRef(new LogBuffer());
   const [logTick, bumpLogs] = useFrameTick();
+  // The newest detail, applied once a frame however often it arrives.
+  const pendingDetail = useRef<RunDetail | null>(null);
 
   useEffect(() => {
     logs.current = new LogBuffer();
     setDetail(null);
     runRecipe({ id: props.runId }).then(setRecipe, (e) => setError(toCommandError(e).message));
     const stop = runFollow({ id: props.runId }, (u) => {
-      if (u.type === "detail") setDetail(u.detail);
+      if (u.type === "detail") {
+        const first = pendingDetail.current === null;
+        pendingDetail.current = u.detail;
+        if (first)
+          requestAnimationFrame(() => {
+            setDetail(pendingDetail.current);
+            pendingDetail.current = null;
+          });
+      }
       else if (u.type === "logs") {
         logs.current.append(u.lines);
-        (window as unknown as { __slipwayLogSeen?: (n: number) => void }).__slipwayLogSeen?.(u.lines.length);
+        // A measuring hook for the performance bench (src-tauri/tests/e2e.rs); absent otherwise.
+        (window as unknown as { __slipwayLogSeen?: (lines: LogLine[]) => void }).__slipwayLogSeen?.(u.lines);
         bumpLogs();
       }
     });
