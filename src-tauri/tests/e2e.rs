@@ -1240,6 +1240,9 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
         stats["f95"].as_f64().unwrap_or(0.0),
         stats["fMax"].as_f64().unwrap_or(0.0)
     );
+    app.wait(&tid("log-line")).await;
+    let node = app.wait(&tid("run-node-hello")).await;
+    app.wait_hittable(&node, "the node").await;
     app.save_screenshot("bench-run-view").await;
     app.terminate_all();
     app.end().await;

@@ -354,10 +354,16 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
     return () => ro.disconnect();
   }, []);
 
+  // Follow mode keeps the end in view; the rows drawn follow at once (not only on the next
+  // scroll event, which a busy page may deliver late).
+  const autoTop = useRef(-1);
   useEffect(() => {
     const el = box.current;
-    if (el && followTail) el.scrollTop = el.scrollHeight;
-  }, [lines, followTail]);
+    if (!el || !followTail) return;
+    el.scrollTop = el.scrollHeight;
+    autoTop.current = el.scrollTop;
+    setScrollTop(el.scrollTop);
+  }, [lines, followTail, height]);
 
   const [first, last] = visibleRange(scrollTop, height, ROW, lines.length);
   const copy = () => void navigator.clipboard?.writeText(lines.map((l) => `${l.instance ?? "run"} ${l.line}`).join("\n"));
@@ -390,8 +396,10 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
         onScroll={(e) => {
           const el = e.currentTarget;
           setScrollTop(el.scrollTop);
+          // Scrolling up (not follow mode's own scrolling) leaves follow mode.
+          const movedByUser = Math.abs(el.scrollTop - autoTop.current) > 1;
           const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < ROW * 2;
-          if (!atEnd && followTail) setFollowTail(false);
+          if (movedByUser && !atEnd && followTail) setFollowTail(false);
         }}
       >
         <div style={{ height: lines.length * ROW, position: "relative" }}>
