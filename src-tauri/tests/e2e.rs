@@ -1000,9 +1000,9 @@ async fn launch_watch_read_outputs_and_logs_terminate_and_find_it_in_the_history
     assert!(owner.is_some(), "slipway runs does not list {id}");
 
     // A node lights up before the whole deployment is ready: the mid-run picture.
-    app.wait(&format!(
-        "[data-testid^=\"run-node-\"][data-tone=\"active\"], [data-testid^=\"run-node-\"][data-tone=\"ready\"]"
-    ))
+    app.wait(
+        "[data-testid^=\"run-node-\"][data-tone=\"active\"], [data-testid^=\"run-node-\"][data-tone=\"ready\"]",
+    )
     .await;
     app.save_screenshot("run-view-running").await;
     for node in ["db", "web", "smoke"] {
