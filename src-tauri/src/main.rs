@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use slipway_api::Context;
-use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 /// One `#[tauri::command]` per declared command, forwarding to `slipway_api::<name>`, and
 /// `invoke_handler()` listing them all.
@@ -106,7 +106,10 @@ fn main() {
 
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
     let builder = match opened {
-        Ok(ctx) => builder.manage(ctx).invoke_handler(invoke_handler()),
+        Ok(ctx) => builder
+            .manage(ctx)
+            .invoke_handler(invoke_handler())
+            .on_window_event(ask_on_close),
         Err(e) => {
             // Say why in a window, not only on a terminal the user may not have.
             let message = format!(
@@ -129,6 +132,59 @@ fn main() {
     builder
         .run(tauri::generate_context!())
         .expect("the Tauri application could not start");
+}
+
+/// Set once the user answered the question on closing: the next close goes through.
+static CLOSE_ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Closing the window while runs launched from it are going asks: keep them running in the
+/// background (their owners are not this process) or terminate them.
+fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
+    use std::sync::atomic::Ordering;
+    use tauri::Manager;
+    let tauri::WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    if CLOSE_ANSWERED.load(Ordering::SeqCst) {
+        return;
+    }
+    let going = window.state::<Context>().launched_and_going();
+    if going.is_empty() {
+        return;
+    }
+    api.prevent_close();
+    let message = format!(
+        "{} run{} launched from this window {} still going ({}). Keep {} running in the background, or terminate {}?",
+        going.len(),
+        if going.len() == 1 { "" } else { "s" },
+        if going.len() == 1 { "is" } else { "are" },
+        going.join(", "),
+        if going.len() == 1 { "it" } else { "them" },
+        if going.len() == 1 { "it" } else { "them" },
+    );
+    let window = window.clone();
+    window
+        .dialog()
+        .message(message)
+        .title("Runs are still going")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Keep running".into(),
+            "Terminate".into(),
+        ))
+        .show(move |keep| {
+            if !keep {
+                let ctx = window.state::<Context>();
+                for id in going {
+                    let args = slipway_api::args::RunTerminateArgs { id };
+                    if let Err(e) = slipway_api::run_terminate(&ctx, args) {
+                        eprintln!("cannot terminate: {}", e.message);
+                    }
+                }
+            }
+            CLOSE_ANSWERED.store(true, Ordering::SeqCst);
+            let _ = window.close();
+        });
 }
 
 /// The recipe file named on the command line, made absolute (the UI reads it later, and the

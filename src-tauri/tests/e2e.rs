@@ -1146,7 +1146,11 @@ async fn quitting_the_app_during_a_run_leaves_the_run_going() {
     };
     let run = runs().into_iter().find(|r| r["id"] == json!(id)).unwrap();
     assert_eq!(run["interrupted"], json!(false), "{run}");
-    assert_eq!(run["state"], json!("executing"), "{run}");
+    let state = run["state"].as_str().unwrap();
+    assert!(
+        !["done", "aborted", "cancelled"].contains(&state),
+        "the run ended with the app: {run}"
+    );
     // Let it finish: its owner, not the app, completes it.
     std::fs::write(&marker, "").unwrap();
     let deadline = Instant::now() + WAIT;

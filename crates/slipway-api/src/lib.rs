@@ -55,6 +55,8 @@ pub struct Context {
     cli: PathBuf,
     /// Tokens of live updates the page stopped.
     stopped: Mutex<HashSet<String>>,
+    /// The runs launched from this window, for the question asked on quitting.
+    launched: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -80,7 +82,29 @@ impl Context {
             home,
             cli: slipway_engine::cli_executable(),
             stopped: Mutex::new(HashSet::new()),
+            launched: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The runs launched from this window that are not final yet: on quitting, the app asks
+    /// whether to keep them running in the background or terminate them.
+    pub fn launched_and_going(&self) -> Vec<String> {
+        let ids = self
+            .launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let store = self.store();
+        ids.into_iter()
+            .filter(|id| matches!(store.run(id), Ok(Some(d)) if !d.run.state.is_final()))
+            .collect()
+    }
+
+    fn remember_launch(&self, id: &str) {
+        self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id.to_string());
     }
 
     /// The `slipway` binary launched runs are owned by (default: [`slipway_engine::cli_executable`]).

@@ -297,6 +297,8 @@ pub fn run_launch(ctx: &Context, args: RunLaunchArgs) -> Result<String, CommandE
     )
     .map_err(|e| CommandError::new(ErrorCode::CloudUnavailable, e))?;
     reap(child);
+    drop(store);
+    ctx.remember_launch(&run_id);
     Ok(run_id)
 }
 
