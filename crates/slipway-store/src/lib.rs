@@ -8,6 +8,7 @@
 
 mod clouds;
 mod error;
+mod follow;
 mod hosts;
 mod modules;
 mod process;
@@ -23,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use clouds::Cloud;
 pub use error::{ErrorKind, StoreError};
+pub use follow::RunHistoryEntry;
 pub use hosts::{HostKey, HostLease, LeaseRefused};
 pub use modules::{
     DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
