@@ -8,6 +8,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use slipway_api::Context;
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
@@ -21,12 +22,20 @@ macro_rules! tauri_commands {
     )*) => {
         $(
             $(#[doc = $doc])*
-            #[tauri::command(async)]
-            fn $name(
-                ctx: tauri::State<'_, Context>,
+            ///
+            /// Runs on Tauri's blocking pool: the handler calls SQLite, which may wait up to the
+            /// busy timeout for another process, and must not hold up the async runtime.
+            #[tauri::command]
+            async fn $name(
+                ctx: tauri::State<'_, Arc<Context>>,
                 $($field: $ty),*
             ) -> Result<$ret, slipway_api::CommandError> {
-                slipway_api::$name(&ctx, slipway_api::args::$args { $($field),* })
+                let ctx = Arc::clone(ctx.inner());
+                let args = slipway_api::args::$args { $($field),* };
+                match tauri::async_runtime::spawn_blocking(move || slipway_api::$name(&ctx, args)).await {
+                    Ok(result) => result,
+                    Err(e) => panic!("{} failed: {e}", stringify!($name)),
+                }
             }
         )*
 
@@ -53,7 +62,7 @@ macro_rules! tauri_streams {
                 let args = slipway_api::stream_args::$args { $($field),* };
                 std::thread::spawn(move || {
                     use tauri::Manager;
-                    let ctx = app.state::<Context>();
+                    let ctx = app.state::<Arc<Context>>();
                     let mut send = |update: $update| on_event.send(update).is_ok();
                     if let Err(e) = slipway_api::$name(&ctx, args, &mut send) {
                         eprintln!("{}: {} ({})", stringify!($name), e.message, e.code);
@@ -107,7 +116,7 @@ fn main() {
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
     let builder = match opened {
         Ok(ctx) => builder
-            .manage(ctx)
+            .manage(Arc::new(ctx))
             .invoke_handler(invoke_handler())
             .on_window_event(ask_on_close),
         Err(e) => {
@@ -148,7 +157,7 @@ fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
     if CLOSE_ANSWERED.load(Ordering::SeqCst) {
         return;
     }
-    let going = window.state::<Context>().launched_and_going();
+    let going = window.state::<Arc<Context>>().launched_and_going();
     if going.is_empty() {
         return;
     }
@@ -174,7 +183,7 @@ fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
         ))
         .show(move |keep| {
             if !keep {
-                let ctx = window.state::<Context>();
+                let ctx = window.state::<Arc<Context>>();
                 for id in going {
                     let args = slipway_api::args::RunTerminateArgs { id };
                     if let Err(e) = slipway_api::run_terminate(&ctx, args) {
