@@ -125,13 +125,19 @@ pub fn test(name: &str, json: bool) -> i32 {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = runtime.block_on(drivers[name].check());
+    let result = runtime.block_on(drivers[name].check_details());
     match result {
-        Ok(()) => {
+        Ok(details) => {
             if json {
-                println!("{}", serde_json::json!({ "cloud": name, "ok": true }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "cloud": name, "ok": true, "message": details })
+                );
             } else {
-                println!("cloud `{name}`: ok");
+                match details {
+                    Some(d) => println!("cloud `{name}`: ok: {d}"),
+                    None => println!("cloud `{name}`: ok"),
+                }
             }
             exit::SUCCESS
         }

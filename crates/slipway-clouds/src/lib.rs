@@ -25,7 +25,11 @@ pub use settings::{check_settings, did_you_mean, kind, kind_infos, KindInfo, Set
 pub const BUILT_IN: &[(&str, &str)] = &[("local", "local")];
 
 /// Driver kinds this build can run.
-pub const RUNNABLE_KINDS: &[&str] = &["local"];
+pub const RUNNABLE_KINDS: &[&str] = &[
+    "local",
+    #[cfg(feature = "docker")]
+    "docker",
+];
 
 /// Why a cloud's driver, or its configuration, could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,10 +278,11 @@ pub fn remove_cloud(store: &mut Store, keychain: &Keychain, name: &str) -> Resul
 }
 
 /// The ready driver of one configured (or built-in) cloud.
+#[cfg_attr(not(feature = "docker"), allow(unused_variables))]
 pub fn build_driver(
     cloud: &str,
     kind: &str,
-    _settings: &serde_json::Map<String, serde_json::Value>,
+    settings: &serde_json::Map<String, serde_json::Value>,
     _keychain: &Keychain,
 ) -> Result<Arc<dyn Driver>, CloudError> {
     match kind {
@@ -286,6 +291,17 @@ pub fn build_driver(
             // machine-wide place, whatever SLIPWAY_HOME each process uses.
             let leases = std::env::temp_dir().join("slipway-local");
             Ok(Arc::new(slipway_driver::LocalDriver::new(leases)))
+        }
+        #[cfg(feature = "docker")]
+        "docker" => {
+            let get = |key: &str| settings.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            Ok(Arc::new(slipway_driver_docker::DockerDriver::new(
+                slipway_driver_docker::DockerSettings {
+                    endpoint: get("endpoint"),
+                    network: get("network"),
+                    platform: get("platform"),
+                },
+            )))
         }
         other => Err(CloudError::Infrastructure(format!(
             "cloud `{cloud}` is of kind `{other}`: this build cannot run `{other}` clouds yet (runnable: {}); its settings and secrets can be configured already",
@@ -337,6 +353,7 @@ pub struct CloudTest {
     /// The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
     /// could be built.
     pub kind: Option<String>,
+    /// The error; on success, what answered when the driver says (an engine's version).
     pub message: Option<String>,
 }
 
@@ -368,17 +385,17 @@ pub fn test_cloud(
                     .enable_all()
                     .build()
                     .map_err(infra)?;
-                Ok::<_, CloudError>(runtime.block_on(driver.check()))
+                Ok::<_, CloudError>(runtime.block_on(driver.check_details()))
             })
             .join()
             .map_err(|_| infra("the cloud's check panicked"))
     })??;
     Ok(match checked {
-        Ok(()) => CloudTest {
+        Ok(details) => CloudTest {
             cloud: cloud.to_string(),
             ok: true,
             kind: None,
-            message: None,
+            message: details,
         },
         Err(e) => CloudTest {
             cloud: cloud.to_string(),

@@ -168,6 +168,12 @@ pub trait Driver: Send + Sync {
     /// Checks settings and credentials without creating anything.
     async fn check(&self) -> Result<(), DriverError>;
 
+    /// [`Driver::check`], plus one line for people on what answered (`Docker Engine 24.0.7 (API
+    /// 1.43) at unix:///var/run/docker.sock`), for "test connection". Never a secret.
+    async fn check_details(&self) -> Result<Option<String>, DriverError> {
+        self.check().await.map(|()| None)
+    }
+
     /// Waits until a provisioned instance accepts steps (its SSH port answers, its container
     /// runs). The instance is `booting` meanwhile. Drivers whose `provision` returns ready
     /// machines keep the default.
