@@ -10,6 +10,7 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
+  docker.io debootstrap
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

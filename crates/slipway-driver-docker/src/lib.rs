@@ -138,10 +138,15 @@ impl DockerDriver {
                         "the Docker endpoint {endpoint} needs ssh or TLS, which this build does not include: use unix:// or tcp:// (e.g. through an ssh tunnel)"
                     )));
                 }
-                let docker = Docker::connect_with_host(&endpoint).map_err(|e| {
-                    DriverError::bad_settings(format!(
+                let docker = Docker::connect_with_host(&endpoint).map_err(|e| match e {
+                    bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(
+                        format!(
+                            "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
+                        ),
+                    ),
+                    e => DriverError::bad_settings(format!(
                         "cannot use the Docker endpoint {endpoint}: {e}"
-                    ))
+                    )),
                 })?;
                 docker.negotiate_version().await.map_err(|e| {
                     DriverError::transient(format!(
