@@ -184,6 +184,16 @@ enum CloudsCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// List resources tagged for runs this data directory does not know or that ended; with
+    /// --yes, remove them
+    Sweep {
+        name: String,
+        /// Remove what is listed
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -306,6 +316,9 @@ fn main() -> ExitCode {
             } => clouds_cmd::add(&name, &kind, &settings, output.json),
             CloudsCommand::Remove { name, output } => clouds_cmd::remove(&name, output.json),
             CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
+            CloudsCommand::Sweep { name, yes, output } => {
+                clouds_cmd::sweep(&name, yes, output.json)
+            }
         },
         Command::Secret { command } => match command {
             SecretCommand::Set { cloud, key, output } => secret_cmd::set(&cloud, &key, output.json),

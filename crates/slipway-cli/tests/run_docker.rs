@@ -12,6 +12,14 @@ use std::process::{Command, Stdio};
 
 use common::{repo, slipway_in as slipway, text};
 
+/// `clouds sweep` removes what every run its data directory does not know left, which includes
+/// the other tests' runs: it runs alone (write), the others together (read).
+static ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    ENGINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The test image, once the engine answers; `None` (skip) when it does not and docker is not
 /// required.
 fn docker_image() -> Option<String> {
@@ -95,6 +103,7 @@ fn write(dir: &Path, name: &str, body: &str, image: &str) -> PathBuf {
 
 #[test]
 fn every_example_runs_on_docker_and_leaves_nothing_labelled() {
+    let _engine = shared();
     let Some(image) = docker_image() else { return };
     let home = home_with_cloud();
     for entry in std::fs::read_dir(repo("assets/examples")).unwrap() {
@@ -190,6 +199,7 @@ deployment:
 
 #[test]
 fn a_failing_test_exits_1_with_its_reports_and_leaves_nothing() {
+    let _engine = shared();
     let Some(image) = docker_image() else { return };
     let home = home_with_cloud();
     let file = write(home.path(), "failing.slipway.yaml", FAILING, &image);
@@ -220,6 +230,7 @@ fn a_failing_test_exits_1_with_its_reports_and_leaves_nothing() {
 
 #[test]
 fn a_missing_image_is_named_and_exits_3() {
+    let _engine = shared();
     let Some(image) = docker_image() else { return };
     let home = home_with_cloud();
     let missing = "slipway-test-no-such-image:never";
@@ -245,6 +256,7 @@ fn a_missing_image_is_named_and_exits_3() {
 
 #[test]
 fn clouds_test_reports_the_engine_version_or_that_nothing_answers() {
+    let _engine = shared();
     if docker_image().is_none() {
         return;
     }
@@ -287,6 +299,7 @@ fn clouds_test_reports_the_engine_version_or_that_nothing_answers() {
 
 #[test]
 fn after_kill_9_terminate_finds_every_container_by_label() {
+    let _engine = shared();
     let Some(image) = docker_image() else { return };
     let home = home_with_cloud();
     let recipe = r#"
@@ -350,4 +363,57 @@ deployment:
         text(&again.stderr)
     );
     assert_eq!(labelled(&run_id), Vec::<String>::new());
+}
+
+#[test]
+fn clouds_sweep_lists_then_removes_what_unknown_runs_left_and_spares_kept_runs() {
+    let _alone = ENGINE.write().unwrap_or_else(|e| e.into_inner());
+    let Some(image) = docker_image() else { return };
+    let home = home_with_cloud();
+    // A kept run: ready, so its containers are still in use.
+    let file = write(
+        home.path(),
+        "kept.slipway.yaml",
+        &FAILING
+            .replace("exit 3", "true")
+            .replace("on-success", "always"),
+        &image,
+    );
+    let out = slipway(
+        home.path(),
+        &["run", file.to_str().unwrap(), "--cloud", "d"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let kept = last_run(home.path())["id"].as_str().unwrap().to_string();
+    assert_eq!(labelled(&kept).len(), 3, "two containers and a network");
+    // Resources of a run no data directory here knows (another machine's, a lost database).
+    let orphan = format!("r-sweep-test-{}", std::process::id());
+    let label = format!("slipway.run={orphan}");
+    for args in [
+        vec!["run", "-d", "--label", &label, &image, "sleep", "1000"],
+        vec!["network", "create", "--label", &label, &orphan],
+    ] {
+        let o = Command::new("docker").args(&args).output().unwrap();
+        assert!(o.status.success(), "docker {args:?}: {}", text(&o.stderr));
+    }
+    assert_eq!(labelled(&orphan).len(), 2);
+    let listed = slipway(home.path(), &["clouds", "sweep", "d"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let said = text(&listed.stdout);
+    assert_eq!(
+        said.lines()
+            .filter(|l| l.starts_with(&format!("{orphan} (unknown run) ")))
+            .count(),
+        2,
+        "{said}"
+    );
+    assert!(!said.contains(&kept), "{said}");
+    assert_eq!(labelled(&orphan).len(), 2, "listing removes nothing");
+    let swept = slipway(home.path(), &["clouds", "sweep", "d", "--yes"]);
+    assert_eq!(swept.status.code(), Some(0), "{}", text(&swept.stderr));
+    assert_eq!(labelled(&orphan), Vec::<String>::new());
+    assert_eq!(labelled(&kept).len(), 3, "the kept run is untouched");
+    let t = slipway(home.path(), &["terminate", &kept]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
+    assert_eq!(labelled(&kept), Vec::<String>::new());
 }

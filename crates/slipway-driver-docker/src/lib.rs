@@ -432,7 +432,7 @@ impl DockerDriver {
     }
 
     /// Every run id that labels a container or network on the engine (for `clouds sweep`).
-    pub async fn labelled_runs(&self) -> Result<Vec<String>, DriverError> {
+    async fn labelled_runs(&self) -> Result<Vec<String>, DriverError> {
         let docker = self.docker().await?;
         let filter = HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])]);
         let containers = docker
@@ -640,6 +640,10 @@ impl Driver for DockerDriver {
         } else {
             Err(DriverError::new(ErrorKind::Other, errors.join("; ")))
         }
+    }
+
+    async fn tagged_runs(&self) -> Result<Vec<String>, DriverError> {
+        self.labelled_runs().await
     }
 
     async fn list_tagged(&self, run_id: &str, _run_dir: &Path) -> Result<Vec<String>, DriverError> {

@@ -227,4 +227,13 @@ pub trait Driver: Send + Sync {
     /// Resources tagged with this run id that still exist (for orphan sweeps after a crash), as
     /// resource ids.
     async fn list_tagged(&self, run_id: &str, run_dir: &Path) -> Result<Vec<String>, DriverError>;
+
+    /// Every run id that tags a resource on this cloud, whichever data directory started it
+    /// (for `slipway clouds sweep`). Drivers that cannot list them say so.
+    async fn tagged_runs(&self) -> Result<Vec<String>, DriverError> {
+        Err(DriverError::other(format!(
+            "`{}` clouds cannot list tagged resources of unknown runs",
+            self.kind()
+        )))
+    }
 }
