@@ -193,6 +193,16 @@ enum CloudsCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// List resources tagged for runs this data directory does not know or that ended; with
+    /// --yes, remove them
+    Sweep {
+        name: String,
+        /// Remove what is listed
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -317,6 +327,9 @@ fn main() -> ExitCode {
             CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
             CloudsCommand::ForgetHost { name, host, output } => {
                 clouds_cmd::forget_host(&name, &host, output.json)
+            }
+            CloudsCommand::Sweep { name, yes, output } => {
+                clouds_cmd::sweep(&name, yes, output.json)
             }
         },
         Command::Secret { command } => match command {

@@ -159,7 +159,17 @@ fn ssh_runs_and_other_remote_kinds_are_configured_only() {
         ],
     );
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
-    let out = slipway_in(home.path(), &["clouds", "add", "box", "docker"]);
+    let out = slipway_in(
+        home.path(),
+        &[
+            "clouds",
+            "add",
+            "box",
+            "ec2",
+            "--setting",
+            "region=eu-west-1",
+        ],
+    );
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     let list = configured(home.path());
     assert_eq!(list[0]["name"], "box");
@@ -169,7 +179,7 @@ fn ssh_runs_and_other_remote_kinds_are_configured_only() {
     let out = slipway_in(home.path(), &["clouds", "test", "box"]);
     assert_eq!(code(&out), Some(3));
     assert!(
-        text(&out.stderr).contains("this build cannot run `docker` clouds yet"),
+        text(&out.stderr).contains("this build cannot run `ec2` clouds yet"),
         "{}",
         text(&out.stderr)
     );

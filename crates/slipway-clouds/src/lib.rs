@@ -27,11 +27,13 @@ pub use settings::{check_settings, did_you_mean, kind, kind_infos, KindInfo, Set
 pub const BUILT_IN: &[(&str, &str)] = &[("local", "local")];
 
 /// Driver kinds this build can run.
-#[cfg(feature = "ssh")]
-pub const RUNNABLE_KINDS: &[&str] = &["local", "ssh"];
-/// Driver kinds this build can run.
-#[cfg(not(feature = "ssh"))]
-pub const RUNNABLE_KINDS: &[&str] = &["local"];
+pub const RUNNABLE_KINDS: &[&str] = &[
+    "local",
+    #[cfg(feature = "ssh")]
+    "ssh",
+    #[cfg(feature = "docker")]
+    "docker",
+];
 
 /// Why a cloud's driver, or its configuration, could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +301,17 @@ pub fn build_driver(
         }
         #[cfg(feature = "ssh")]
         "ssh" => ssh::build(cloud, settings, keychain, data_dir),
+        #[cfg(feature = "docker")]
+        "docker" => {
+            let get = |key: &str| settings.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            Ok(Arc::new(slipway_driver_docker::DockerDriver::new(
+                slipway_driver_docker::DockerSettings {
+                    endpoint: get("endpoint"),
+                    network: get("network"),
+                    platform: get("platform"),
+                },
+            )))
+        }
         other => Err(CloudError::Infrastructure(format!(
             "cloud `{cloud}` is of kind `{other}`: this build cannot run `{other}` clouds yet (runnable: {}); its settings and secrets can be configured already",
             RUNNABLE_KINDS.join(", ")
@@ -350,6 +363,7 @@ pub struct CloudTest {
     /// The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
     /// could be built.
     pub kind: Option<String>,
+    /// The error; on success, what answered when the driver says (an engine's version).
     pub message: Option<String>,
 }
 
@@ -381,17 +395,17 @@ pub fn test_cloud(
                     .enable_all()
                     .build()
                     .map_err(infra)?;
-                Ok::<_, CloudError>(runtime.block_on(driver.check()))
+                Ok::<_, CloudError>(runtime.block_on(driver.check_details()))
             })
             .join()
             .map_err(|_| infra("the cloud's check panicked"))
     })??;
     Ok(match checked {
-        Ok(()) => CloudTest {
+        Ok(details) => CloudTest {
             cloud: cloud.to_string(),
             ok: true,
             kind: None,
-            message: None,
+            message: details,
         },
         Err(e) => CloudTest {
             cloud: cloud.to_string(),
