@@ -46,4 +46,4 @@ fi
 step "end-to-end tests under Xvfb"
 # One app at a time; a large 24-bit screen so the window (1440x900) fits and screenshots have colour.
 SLIPWAY_E2E=1 xvfb-run --auto-servernum --server-args="-screen 0 1600x1000x24" \
-  cargo test -p slipway-desktop --locked --test e2e -- --test-threads=1
+  cargo test -p slipway-desktop --locked --test e2e -- --test-threads=1 "$@"
