@@ -35,7 +35,7 @@ done
 step "UI: npm ci && npm run build"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 
-step "cargo build -p slipway-desktop -p slipway-cli (the app with ui/dist embedded, and the `slipway` that owns its runs)"
+step "cargo build -p slipway-desktop -p slipway-cli (the app with ui/dist embedded, and the slipway CLI that owns its runs)"
 cargo build -p slipway-desktop -p slipway-cli --locked
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
