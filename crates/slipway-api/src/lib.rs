@@ -386,14 +386,7 @@ macro_rules! declare_commands {
             let cfg = file.config();
             let mut map = String::from("/**\n * Every command: the arguments the UI sends and the result it gets.\n */\ntype Commands = {\n");
             $(
-                let docs: &[&str] = &[$($doc),*];
-                if !docs.is_empty() {
-                    map.push_str("  /**\n");
-                    for line in docs {
-                        map.push_str(&format!("   *{line}\n"));
-                    }
-                    map.push_str("   */\n");
-                }
+                push_doc_comment(&mut map, &[$($doc),*]);
                 map.push_str(&format!(
                     "  {}: {{ args: {}, result: {} }},\n",
                     stringify!($name),
@@ -408,6 +401,18 @@ macro_rules! declare_commands {
 }
 
 for_each_command!(declare_commands);
+
+/// A member's doc comment in a TypeScript map type (`Commands`, `Streams`), from its `///` lines.
+fn push_doc_comment(map: &mut String, docs: &[&str]) {
+    if docs.is_empty() {
+        return;
+    }
+    map.push_str("  /**\n");
+    for line in docs {
+        map.push_str(&format!("   *{line}\n"));
+    }
+    map.push_str("   */\n");
+}
 
 /// The argument structs of the streams, [`STREAMS`], and their TypeScript `Streams` map.
 macro_rules! declare_streams {
@@ -440,14 +445,7 @@ macro_rules! declare_streams {
             let cfg = file.config();
             let mut map = String::from("/**\n * Every stream: the arguments the UI sends (besides `onEvent`) and each update.\n */\ntype Streams = {\n");
             $(
-                let docs: &[&str] = &[$($doc),*];
-                if !docs.is_empty() {
-                    map.push_str("  /**\n");
-                    for line in docs {
-                        map.push_str(&format!("   *{line}\n"));
-                    }
-                    map.push_str("   */\n");
-                }
+                push_doc_comment(&mut map, &[$($doc),*]);
                 map.push_str(&format!(
                     "  {}: {{ args: {}, update: {} }},\n",
                     stringify!($name),

@@ -394,23 +394,29 @@ impl DockerDriver {
         Ok((state, dir))
     }
 
-    /// Removes the run's own network once no container of the run is left on the engine.
-    async fn remove_run_network(&self, run_id: &str) -> Result<(), DriverError> {
-        if self.settings.network.is_some() {
-            return Ok(());
-        }
-        let docker = self.docker().await?;
-        let left = docker
+    /// Every container labelled with the run, running or not.
+    async fn run_containers(
+        &self,
+        docker: &Docker,
+        run_id: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, DriverError> {
+        docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(label_filter(&[(LABEL_RUN, run_id)])),
                 ..Default::default()
             }))
             .await
-            .map_err(|e| {
-                DriverError::other(format!("cannot list containers: {}", api_error(&e)))
-            })?;
-        if !left.is_empty() {
+            .map_err(|e| DriverError::other(format!("cannot list containers: {}", api_error(&e))))
+    }
+
+    /// Removes the run's own network once no container of the run is left on the engine.
+    async fn remove_run_network(&self, run_id: &str) -> Result<(), DriverError> {
+        if self.settings.network.is_some() {
+            return Ok(());
+        }
+        let docker = self.docker().await?;
+        if !self.run_containers(docker, run_id).await?.is_empty() {
             return Ok(());
         }
         for id in self.networks_of(run_id).await? {
@@ -648,16 +654,7 @@ impl Driver for DockerDriver {
 
     async fn list_tagged(&self, run_id: &str, _run_dir: &Path) -> Result<Vec<String>, DriverError> {
         let docker = self.docker().await?;
-        let containers = docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(label_filter(&[(LABEL_RUN, run_id)])),
-                ..Default::default()
-            }))
-            .await
-            .map_err(|e| {
-                DriverError::other(format!("cannot list containers: {}", api_error(&e)))
-            })?;
+        let containers = self.run_containers(docker, run_id).await?;
         let mut found: Vec<String> = containers.into_iter().filter_map(|c| c.id).collect();
         found.extend(
             self.networks_of(run_id)
