@@ -35,8 +35,8 @@ done
 step "UI: npm ci && npm run build"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 
-step "cargo build -p slipway-desktop (with ui/dist embedded)"
-cargo build -p slipway-desktop --locked
+step "cargo build -p slipway-desktop -p slipway-cli (the app with ui/dist embedded, and the slipway CLI that owns its runs)"
+cargo build -p slipway-desktop -p slipway-cli --locked
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   step "cargo install tauri-driver --locked"
@@ -46,4 +46,4 @@ fi
 step "end-to-end tests under Xvfb"
 # One app at a time; a large 24-bit screen so the window (1440x900) fits and screenshots have colour.
 SLIPWAY_E2E=1 xvfb-run --auto-servernum --server-args="-screen 0 1600x1000x24" \
-  cargo test -p slipway-desktop --locked --test e2e -- --test-threads=1
+  cargo test -p slipway-desktop --locked --test e2e -- --test-threads=1 "$@"

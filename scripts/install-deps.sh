@@ -10,6 +10,8 @@ PACKAGES=(
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
+  openssh-server openssh-client
+  docker.io debootstrap
   python3-venv
 )
 missing=()

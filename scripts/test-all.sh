@@ -19,6 +19,13 @@ if [ -z "${SLIPWAY_IN_KEYRING_SESSION:-}" ]; then
 fi
 export SLIPWAY_REQUIRE_KEYCHAIN=1
 
+# The `docker` cloud's tests run against a real Docker Engine with a locally built image; they
+# skip when no engine answers, and SLIPWAY_REQUIRE_DOCKER=1 turns that skip into a failure.
+step "Docker Engine and test image (scripts/docker-test-env.sh)"
+# shellcheck source=scripts/docker-test-env.sh
+source scripts/docker-test-env.sh
+export SLIPWAY_REQUIRE_DOCKER=1
+
 step "UI dependencies"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 

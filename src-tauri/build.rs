@@ -21,7 +21,9 @@ fn main() {
         println!("cargo:warning=ui/dist is missing: the app shows a placeholder (run `npm ci && npm run build` in ui/ and build again)");
     }
 
-    let manifest = tauri_build::AppManifest::new().commands(slipway_api::COMMANDS);
+    let names: Vec<&'static str> = [slipway_api::COMMANDS, slipway_api::STREAMS].concat();
+    let names: &'static [&'static str] = Box::leak(names.into_boxed_slice());
+    let manifest = tauri_build::AppManifest::new().commands(names);
     let attributes = tauri_build::Attributes::new().app_manifest(manifest);
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {e:#}");

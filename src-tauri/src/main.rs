@@ -8,9 +8,10 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use slipway_api::Context;
-use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
 /// One `#[tauri::command]` per declared command, forwarding to `slipway_api::<name>`, and
 /// `invoke_handler()` listing them all.
@@ -21,22 +22,83 @@ macro_rules! tauri_commands {
     )*) => {
         $(
             $(#[doc = $doc])*
-            #[tauri::command(async)]
-            fn $name(
-                ctx: tauri::State<'_, Context>,
+            ///
+            /// Runs on Tauri's blocking pool: the handler calls SQLite, which may wait up to the
+            /// busy timeout for another process, and must not hold up the async runtime.
+            #[tauri::command]
+            async fn $name(
+                ctx: tauri::State<'_, Arc<Context>>,
                 $($field: $ty),*
             ) -> Result<$ret, slipway_api::CommandError> {
-                slipway_api::$name(&ctx, slipway_api::args::$args { $($field),* })
+                let ctx = Arc::clone(ctx.inner());
+                let args = slipway_api::args::$args { $($field),* };
+                match tauri::async_runtime::spawn_blocking(move || slipway_api::$name(&ctx, args)).await {
+                    Ok(result) => result,
+                    Err(e) => panic!("{} failed: {e}", stringify!($name)),
+                }
             }
         )*
 
-        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$($name),*]
-        }
     };
 }
 
 slipway_api::for_each_command!(tauri_commands);
+
+/// One `#[tauri::command]` per declared stream: it starts a thread that runs the stream's
+/// handler with the page's `Channel` (`onEvent`) as the sink and returns at once.
+macro_rules! tauri_streams {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $update:ty;
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[tauri::command]
+            fn $name(
+                app: tauri::AppHandle,
+                $($field: $ty,)*
+                on_event: tauri::ipc::Channel<$update>,
+            ) -> Result<(), slipway_api::CommandError> {
+                let args = slipway_api::stream_args::$args { $($field),* };
+                std::thread::spawn(move || {
+                    use tauri::Manager;
+                    let ctx = app.state::<Arc<Context>>();
+                    let mut send = |update: $update| on_event.send(update).is_ok();
+                    if let Err(e) = slipway_api::$name(&ctx, args, &mut send) {
+                        eprintln!("{}: {} ({})", stringify!($name), e.message, e.code);
+                    }
+                });
+                Ok(())
+            }
+        )*
+    };
+}
+
+slipway_api::for_each_stream!(tauri_streams);
+
+/// The handler list: every declared command (their names, passed on by `command_names`) and
+/// every declared stream.
+macro_rules! handler_list {
+    ([$($command:ident),*] $(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $update:ty;
+    )*) => {
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($command,)* $($name),*]
+        }
+    };
+}
+
+macro_rules! command_names {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $ret:ty;
+    )*) => {
+        slipway_api::for_each_stream!(handler_list [$($name),*]);
+    };
+}
+
+slipway_api::for_each_command!(command_names);
 
 const USAGE: &str = "usage: slipway-desktop [FILE]\n\nOpens the Slipway designer; FILE, a recipe (*.slipway.yaml), is imported and opened at start.\nThe data directory is $SLIPWAY_HOME, or the platform's data directory.";
 
@@ -53,7 +115,10 @@ fn main() {
 
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
     let builder = match opened {
-        Ok(ctx) => builder.manage(ctx).invoke_handler(invoke_handler()),
+        Ok(ctx) => builder
+            .manage(Arc::new(ctx))
+            .invoke_handler(invoke_handler())
+            .on_window_event(ask_on_close),
         Err(e) => {
             // Say why in a window, not only on a terminal the user may not have.
             let message = format!(
@@ -76,6 +141,59 @@ fn main() {
     builder
         .run(tauri::generate_context!())
         .expect("the Tauri application could not start");
+}
+
+/// Set once the user answered the question on closing: the next close goes through.
+static CLOSE_ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Closing the window while runs launched from it are going asks: keep them running in the
+/// background (their owners are not this process) or terminate them.
+fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
+    use std::sync::atomic::Ordering;
+    use tauri::Manager;
+    let tauri::WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    if CLOSE_ANSWERED.load(Ordering::SeqCst) {
+        return;
+    }
+    let going = window.state::<Arc<Context>>().launched_and_going();
+    if going.is_empty() {
+        return;
+    }
+    api.prevent_close();
+    let message = format!(
+        "{} run{} launched from this window {} still going ({}). Keep {} running in the background, or terminate {}?",
+        going.len(),
+        if going.len() == 1 { "" } else { "s" },
+        if going.len() == 1 { "is" } else { "are" },
+        going.join(", "),
+        if going.len() == 1 { "it" } else { "them" },
+        if going.len() == 1 { "it" } else { "them" },
+    );
+    let window = window.clone();
+    window
+        .dialog()
+        .message(message)
+        .title("Runs are still going")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Keep running".into(),
+            "Terminate".into(),
+        ))
+        .show(move |keep| {
+            if !keep {
+                let ctx = window.state::<Arc<Context>>();
+                for id in going {
+                    let args = slipway_api::args::RunTerminateArgs { id };
+                    if let Err(e) = slipway_api::run_terminate(&ctx, args) {
+                        eprintln!("cannot terminate: {}", e.message);
+                    }
+                }
+            }
+            CLOSE_ANSWERED.store(true, Ordering::SeqCst);
+            let _ = window.close();
+        });
 }
 
 /// The recipe file named on the command line, made absolute (the UI reads it later, and the

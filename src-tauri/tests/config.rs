@@ -24,6 +24,7 @@ fn every_declared_command_is_allowed_and_nothing_else() {
     listed.sort();
     let mut declared: Vec<String> = slipway_api::COMMANDS
         .iter()
+        .chain(slipway_api::STREAMS)
         .map(|c| c.to_string())
         .collect();
     declared.sort();

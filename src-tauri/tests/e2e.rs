@@ -764,8 +764,11 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
     app.wait(&tid("cloud-field-hosts")).await;
     app.wait(&tid("cloud-field-known_hosts")).await;
     app.type_into(&tid("cloud-form-name"), "lab").await;
-    app.type_into(&tid("cloud-field-hosts"), "root@10.0.0.5:2222,10.0.0.6")
-        .await;
+    app.type_into(
+        &tid("cloud-field-hosts"),
+        "root@127.203.0.1:2,127.203.0.2:3",
+    )
+    .await;
     let canary = "canary-e2e-7a41";
     app.type_into(&tid("cloud-field-private_key"), canary).await;
     app.click(&tid("cloud-form-save")).await;
@@ -775,11 +778,15 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
     assert!(app
         .text(&tid("cloud-row-lab"))
         .await
-        .contains("hosts=root@10.0.0.5:2222,10.0.0.6"));
-    // Test connection shows the exact error of this build.
+        .contains("hosts=root@127.203.0.1:2,127.203.0.2:3"));
+    // Test connection shows the driver's exact error (loopback addresses where nothing listens:
+    // no traffic leaves this machine).
     app.click(&tid("cloud-test-lab")).await;
     let said = app
-        .wait_text(&tid("cloud-test-result-lab"), "cannot run `ssh` clouds yet")
+        .wait_text(
+            &tid("cloud-test-result-lab"),
+            "127.203.0.1:2 refused the connection",
+        )
         .await;
     assert!(!said.contains(canary));
     app.click(&tid("cloud-test-local")).await;
@@ -798,7 +805,7 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
     let listing = app.invoke("clouds_list", json!({})).await;
     assert_eq!(
         listing["clouds"][1]["settings"],
-        json!({"hosts": "root@10.0.0.5:2222,10.0.0.6"})
+        json!({"hosts": "root@127.203.0.1:2,127.203.0.2:3"})
     );
     assert_eq!(
         listing["clouds"][1]["secrets"][0]["state"],
@@ -821,7 +828,7 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
         }
     }
     app.click(&tid("cloud-test-lab")).await;
-    app.wait_text(&tid("cloud-test-result-lab"), "cannot run")
+    app.wait_text(&tid("cloud-test-result-lab"), "refused the connection")
         .await;
 
     // The picture of the page, for people (refreshed with UPDATE_EXPECT=1).
@@ -857,7 +864,8 @@ async fn without_a_keychain_the_clouds_page_says_so_and_stores_no_secret() {
         .await;
     app.click(&tid("cloud-add")).await;
     app.type_into(&tid("cloud-form-name"), "lab").await;
-    app.type_into(&tid("cloud-field-hosts"), "10.0.0.5").await;
+    app.type_into(&tid("cloud-field-hosts"), "127.203.0.1")
+        .await;
     app.type_into(&tid("cloud-field-private_key"), "canary-e2e-0b9d")
         .await;
     app.click(&tid("cloud-form-save")).await;
@@ -866,5 +874,388 @@ async fn without_a_keychain_the_clouds_page_says_so_and_stores_no_secret() {
         .await;
     app.wait_text(&tid("cloud-secret-lab-private_key"), "keychain unavailable")
         .await;
+    app.end().await;
+}
+
+// ------------------------------------------------------------------ launching and following runs
+
+/// The `slipway` binary built beside the app: it owns the runs the app launches.
+fn cli() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_slipway-desktop")).with_file_name("slipway");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p slipway-cli` (scripts/e2e.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// The app, with launched runs owned by the `slipway` built beside it.
+async fn start_for_runs(args: &[String]) -> App {
+    let cli = cli();
+    start_with_env(args, &[("SLIPWAY_CLI", cli.to_str().unwrap())]).await
+}
+
+impl App {
+    fn data(&self) -> PathBuf {
+        self.home.path().join("data")
+    }
+
+    /// Runs `slipway ARGS` on this app's data directory; its standard output.
+    fn slipway(&self, args: &[&str]) -> String {
+        let out = Command::new(cli())
+            .args(args)
+            .env("SLIPWAY_HOME", self.data())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "slipway {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `slipway runs --json`, as one value per run.
+    fn runs(&self) -> Vec<Value> {
+        serde_json::from_str::<Value>(&self.slipway(&["runs", "--json"]))
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap()
+    }
+
+    /// Terminates every run that is not final, so that no recipe outlives the test.
+    fn terminate_all(&self) {
+        for run in self.runs() {
+            let state = run["state"].as_str().unwrap_or_default();
+            if !["done", "aborted", "cancelled"].contains(&state) {
+                let _ = Command::new(cli())
+                    .args(["terminate", run["id"].as_str().unwrap()])
+                    .env("SLIPWAY_HOME", self.data())
+                    .stdin(Stdio::null())
+                    .output();
+            }
+        }
+    }
+
+    /// Waits until a run-view node shows `tone` (pending, active, ready, failed, terminated).
+    async fn wait_tone(&self, node: &str, tone: &str) {
+        self.wait(&format!(
+            "[data-testid=\"run-node-{node}\"][data-tone=\"{tone}\"]"
+        ))
+        .await;
+    }
+
+    /// Clicks a node of the run view once the pointer can reach it (xyflow measures and fits
+    /// the graph first).
+    async fn click_run_node(&self, node: &str) {
+        let css = tid(&format!("run-node-{node}"));
+        let e = self.wait(&css).await;
+        self.wait_hittable(&e, &css).await;
+        self.click(&css).await;
+    }
+
+    /// Saves the window as `name`.png: under assets/screenshots with UPDATE_EXPECT=1, else
+    /// under target/e2e.
+    async fn save_screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let out = if std::env::var_os("UPDATE_EXPECT").is_some() {
+            repo()
+                .join("assets/screenshots")
+                .join(format!("{name}.png"))
+        } else {
+            repo().join("target/e2e").join(format!("{name}.png"))
+        };
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        std::fs::write(&out, png).unwrap();
+        eprintln!("screenshot: {}", out.display());
+    }
+
+    /// Clicks Launch in the toolbar, waits for the plan, and confirms; the new run's id.
+    async fn launch_open_deployment(&self, screenshot: Option<&str>) -> String {
+        self.wait(&tid("problems-none")).await;
+        self.click(&tid("btn-launch")).await;
+        self.wait(&tid("launch-dialog")).await;
+        self.wait(&format!("{} li", tid("launch-critical-path")))
+            .await;
+        if let Some(name) = screenshot {
+            self.save_screenshot(name).await;
+        }
+        self.click(&tid("launch-confirm")).await;
+        self.wait(&tid("run-view")).await;
+        let id = self.text(&tid("run-id")).await;
+        assert!(!id.is_empty());
+        id
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_watch_read_outputs_and_logs_terminate_and_find_it_in_the_history() {
+    if !enabled() {
+        return;
+    }
+    let app = start_for_runs(&[]).await;
+    app.double_click(&tid("library-item-deployment-web-with-db"))
+        .await;
+    app.wait(&tid("node-smoke")).await;
+    let id = app.launch_open_deployment(Some("launch")).await;
+    // The run is owned by a background `slipway`, as with `slipway run --detach`.
+    let owner = app.runs().into_iter().find(|r| r["id"] == json!(id));
+    assert!(owner.is_some(), "slipway runs does not list {id}");
+
+    // A node lights up before the whole deployment is ready: the mid-run picture.
+    app.wait(
+        "[data-testid^=\"run-node-\"][data-tone=\"active\"], [data-testid^=\"run-node-\"][data-tone=\"ready\"]",
+    )
+    .await;
+    app.save_screenshot("run-view-running").await;
+    for node in ["db", "web", "smoke"] {
+        app.wait_tone(node, "ready").await;
+    }
+    assert_eq!(app.text(&tid("run-node-counter-web")).await, "2/2 ready");
+    app.wait_text(&tid("run-state"), "ready").await;
+    app.wait(&format!(
+        "{}[data-lit=\"true\"]",
+        tid("run-wire-web-db_port")
+    ))
+    .await;
+
+    // A wired value in an instance's parameters: web.1 got the database's port.
+    app.click_run_node("web").await;
+    app.wait_text(&tid("param-web.1-db_port"), "5432").await;
+    app.wait_text(&tid("param-web.1-url"), "http://").await;
+
+    // The smoke test's own output, in its instance's log.
+    app.click_run_node("smoke").await;
+    app.wait_text(&tid("instance-state-smoke.1"), "ready").await;
+    app.wait_text(&tid("log-pane"), "ok http://").await;
+    app.type_into(&tid("log-search"), "using database").await;
+    app.wait_text(&tid("log-count"), "2 lines").await;
+    app.save_screenshot("run-view").await;
+
+    app.click(&tid("run-terminate")).await;
+    for node in ["db", "web", "smoke"] {
+        app.wait_tone(node, "terminated").await;
+    }
+    app.save_screenshot("run-view-finished").await;
+
+    app.click(&tid("run-close")).await;
+    app.wait(&tid(&format!("run-row-{id}"))).await;
+    let row = app.text(&tid(&format!("run-row-{id}"))).await;
+    assert!(
+        row.contains("web-with-db") && row.contains("local"),
+        "{row}"
+    );
+    assert!(row.contains("v"), "the version used is shown: {row}");
+    app.save_screenshot("runs").await;
+    app.terminate_all();
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_run_marks_the_failing_step_with_its_exit_status() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("failing.slipway.yaml");
+    let text = example("hello.slipway.yaml")
+        .replace("name: hello", "name: failing")
+        .replace(
+            "echo \"greeting=hello, $who\" >> \"$SLIPWAY_OUTPUT\"",
+            "echo \"about to fail\"\n        exit 3",
+        )
+        .replace("keep_running: never", "keep_running: on-error");
+    std::fs::write(&file, text).unwrap();
+    let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    app.launch_open_deployment(None).await;
+    app.wait_tone("hello", "failed").await;
+    app.wait_text(&tid("run-state"), "aborted").await;
+    app.click_run_node("hello").await;
+    let failed = app
+        .wait_text(&tid("step-failed-hello.1-deployment"), "exit status 3")
+        .await;
+    assert!(failed.contains("deployment failed"), "{failed}");
+    app.wait_text(&tid("log-pane"), "about to fail").await;
+    app.terminate_all();
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_started_by_the_cli_appears_live_in_the_history_and_the_run_view() {
+    if !enabled() {
+        return;
+    }
+    let app = start_for_runs(&[]).await;
+    app.click(&tid("btn-runs")).await;
+    app.wait(&tid("runs-table")).await;
+    let file = app.file("hello.slipway.yaml");
+    std::fs::write(&file, example("hello.slipway.yaml")).unwrap();
+    let out = app.slipway(&["run", file.to_str().unwrap(), "--detach", "--json"]);
+    let event: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let id = event["run_id"].as_str().unwrap().to_string();
+    app.wait(&tid(&format!("run-row-{id}"))).await;
+    app.wait_text(&tid(&format!("run-row-state-{id}")), "done")
+        .await;
+    app.click(&tid(&format!("run-open-{id}"))).await;
+    app.wait_text(&tid("run-state"), "done").await;
+    app.wait_text(&tid("log-pane"), "hello, world, from hello.1")
+        .await;
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_the_app_during_a_run_leaves_the_run_going() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.slipway.yaml");
+    let marker = dir.path().join("go-on");
+    let text = example("hello.slipway.yaml")
+        .replace("name: hello", "name: slow")
+        .replace(
+            "echo \"greeting=hello, $who\" >> \"$SLIPWAY_OUTPUT\"",
+            &format!(
+                "while [ ! -e {} ]; do sleep 0.2; done\n        echo \"greeting=hello, $who\" >> \"$SLIPWAY_OUTPUT\"",
+                marker.display()
+            ),
+        );
+    std::fs::write(&file, text).unwrap();
+    let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    let id = app.launch_open_deployment(None).await;
+    app.wait_tone("hello", "active").await;
+    // The window goes away with its whole process tree (tauri-driver, WebKitWebDriver, the app).
+    let App {
+        home,
+        client,
+        _driver,
+        _serial,
+    } = app;
+    let _ = client.close().await;
+    drop(_driver);
+    let runs = || -> Vec<Value> {
+        let out = Command::new(cli())
+            .args(["runs", "--json"])
+            .env("SLIPWAY_HOME", home.path().join("data"))
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap()
+    };
+    let run = runs().into_iter().find(|r| r["id"] == json!(id)).unwrap();
+    assert_eq!(run["interrupted"], json!(false), "{run}");
+    let state = run["state"].as_str().unwrap();
+    assert!(
+        !["done", "aborted", "cancelled"].contains(&state),
+        "the run ended with the app: {run}"
+    );
+    // Let it finish: its owner, not the app, completes it.
+    std::fs::write(&marker, "").unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let run = runs().into_iter().find(|r| r["id"] == json!(id)).unwrap();
+        if run["state"] == json!("done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never finished: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(_serial);
+}
+
+/// Not a test but a measurement, run with `SLIPWAY_BENCH=1` (and SLIPWAY_E2E=1): a deployment of
+/// 200 instances printing 10,000 log lines in all, watched in the run view. Prints the latency
+/// from a log line (its engine timestamp) to the frame that draws it, and the run view's frame
+/// times while it runs. Asserts nothing about the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
+    if !enabled() || std::env::var("SLIPWAY_BENCH").ok().as_deref() != Some("1") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.slipway.yaml");
+    let text = example("hello.slipway.yaml")
+        .replace("name: hello", "name: many")
+        .replace(
+            "      component: greeter\n",
+            "      component: greeter\n      multiplicity: 200\n",
+        )
+        .replace(
+            "echo \"hello, $who, from $SLIPWAY_NODE.$SLIPWAY_INDEX at $SLIPWAY_HOSTNAME\"",
+            // Ten bursts of five lines, half a second apart: few processes forked per line, so
+            // that the machine's load is the app's and not the recipes'.
+            "for b in 1 2 3 4 5 6 7 8 9 10; do for i in 1 2 3 4 5; do echo \"line $b.$i of $SLIPWAY_NODE.$SLIPWAY_INDEX\"; done; sleep 0.5; done",
+        );
+    std::fs::write(&file, text).unwrap();
+    let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    app.js(
+        "window.__bench = { latencies: [], frames: [], lines: 0, last: performance.now(), on: true };
+         window.__slipwayLogSeen = (lines) => {
+             const got = Date.now();
+             requestAnimationFrame(() => {
+                 const drawn = Date.now();
+                 for (const l of lines) if (l.instance) window.__bench.latencies.push(drawn - l.at);
+                 window.__bench.lines += lines.length;
+                 void got;
+             });
+         };
+         const tick = (t) => { const b = window.__bench; b.frames.push(t - b.last); b.last = t;
+             if (b.on) requestAnimationFrame(tick); };
+         requestAnimationFrame(tick);
+         return true;",
+        vec![],
+    )
+    .await;
+    app.launch_open_deployment(None).await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let seen = app
+            .js("return window.__bench.latencies.length", vec![])
+            .await;
+        if seen.as_u64().unwrap_or(0) >= 10_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {seen} lines arrived");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let stats = app
+        .js(
+            "const b = window.__bench; b.on = false;
+             const q = (xs, p) => { const s = [...xs].sort((a, c) => a - c); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+             const f = b.frames.slice(5);
+             return { lines: b.latencies.length, lat50: q(b.latencies, 0.5), lat95: q(b.latencies, 0.95), latMax: Math.max(...b.latencies),
+                      frames: f.length, f50: q(f, 0.5), f95: q(f, 0.95), fMax: Math.max(...f) };",
+            vec![],
+        )
+        .await;
+    println!("\n| measure (200 instances, 10,000 lines) | p50 | p95 | max |");
+    println!("|---|---|---|---|");
+    println!(
+        "| log line → drawn frame, ms ({} lines) | {} | {} | {} |",
+        stats["lines"], stats["lat50"], stats["lat95"], stats["latMax"]
+    );
+    println!(
+        "| run view frame time, ms ({} frames) | {:.1} | {:.1} | {:.1} |",
+        stats["frames"],
+        stats["f50"].as_f64().unwrap_or(0.0),
+        stats["f95"].as_f64().unwrap_or(0.0),
+        stats["fMax"].as_f64().unwrap_or(0.0)
+    );
+    app.wait(&tid("log-line")).await;
+    let node = app.wait(&tid("run-node-hello")).await;
+    app.wait_hittable(&node, "the node").await;
+    app.save_screenshot("bench-run-view").await;
+    app.terminate_all();
     app.end().await;
 }

@@ -15,6 +15,10 @@ import { BannerBar, ToastHost } from "./components/Notices";
 import { SaveDialog, ShortcutsDialog } from "./components/Dialogs";
 import { HelpDialog } from "./components/HelpDialog";
 import { CloudsPage } from "./components/CloudsPage";
+import { LaunchDialog } from "./components/LaunchDialog";
+import { RunView } from "./components/RunView";
+import { RunsPage } from "./components/RunsPage";
+import type { Recipe } from "./bindings/recipe";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -25,7 +29,9 @@ function isTyping(target: EventTarget | null): boolean {
 export function App() {
   const theme = useDesigner(resolvedTheme);
   const [dialog, setDialog] = useState<"save" | "shortcuts" | "help" | null>(null);
-  const [page, setPage] = useState<"designer" | "clouds">("designer");
+  const [page, setPage] = useState<"designer" | "clouds" | "runs" | { run: string }>("designer");
+  // The launch dialog, for the open document or (Re-launch) a run's recipe.
+  const [launching, setLaunching] = useState<Recipe | null>(null);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -85,7 +91,10 @@ export function App() {
   return (
     <ReactFlowProvider>
       <div className="sw-app">
-        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onHelp={() => setDialog("help")} onClouds={() => setPage("clouds")} />
+        <Toolbar onSave={() => setDialog("save")} onShortcuts={() => setDialog("shortcuts")} onHelp={() => setDialog("help")} onClouds={() => setPage("clouds")}
+          onLaunch={() => setLaunching(designer.getState().doc)}
+          onRuns={() => setPage("runs")}
+        />
         <Library />
         <main className="sw-main">
           <BannerBar />
@@ -95,6 +104,22 @@ export function App() {
         <Inspector />
         <ToastHost />
         {page === "clouds" ? <CloudsPage onClose={() => setPage("designer")} /> : null}
+        {page === "runs" ? <RunsPage onClose={() => setPage("designer")} onOpen={(id) => setPage({ run: id })} /> : null}
+        {typeof page === "object" ? (
+          <RunView key={page.run} runId={page.run} onClose={() => setPage("runs")} onRelaunch={(r) => setLaunching(r)} />
+        ) : null}
+        {launching ? (
+          <LaunchDialog
+            recipe={launching}
+            onClose={() => setLaunching(null)}
+            onLaunched={(id) => {
+              setLaunching(null);
+              if (launching === designer.getState().doc) designer.getState().markSaved();
+              window.dispatchEvent(new CustomEvent("slipway:library-changed"));
+              setPage({ run: id });
+            }}
+          />
+        ) : null}
         {dialog === "save" ? <SaveDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "shortcuts" ? <ShortcutsDialog onClose={() => setDialog(null)} /> : null}
         {dialog === "help" ? <HelpDialog onClose={() => setDialog(null)} /> : null}

@@ -12,6 +12,28 @@ export type {
   ModuleSummary,
   ModuleVersion,
   VersionInfo,
+  CloudCount,
+  LaunchInput,
+  LaunchNode,
+  LaunchPlan,
+  Placement,
+  RunHistoryEntry,
+  RunUpdate,
+  UnusableCloud,
 } from "./bindings/api";
+export type {
+  Instance,
+  InstanceState,
+  LogLine,
+  Param,
+  Report,
+  RunDetail,
+  RunState,
+  RunSummary,
+  Step,
+  StepKind,
+  StepState,
+} from "./bindings/store";
+export type { KeepRunning } from "./bindings/recipe";
 export type { DeploymentBody, ModuleKind } from "./bindings/store";
 export type { CloudTest, CloudView, KindInfo, SecretState, SettingInfo } from "./bindings/clouds";

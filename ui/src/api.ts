@@ -15,6 +15,13 @@ import type {
   ModuleSummary,
   ModuleVersion,
   VersionInfo,
+  KeepRunning,
+  LaunchPlan,
+  LogLine,
+  Placement,
+  RunDetail,
+  RunHistoryEntry,
+  RunUpdate,
 } from "./api-types";
 
 export type { CommandError } from "./api-types";
@@ -126,6 +133,57 @@ export const cloudSecretRemove = (args: { cloud: string; key: string }) => call<
 
 /** Checks settings and credentials without creating anything: ok, or the driver's exact error. */
 export const cloudTest = (args: { name: string }) => call<CloudTest>("cloud_test", args);
+
+// ------------------------------------------------------------------ runs
+
+/** The launch dialog's content: problems with this placement, clouds, inputs, the plan preview. */
+export const launchPlan = (args: { recipe: Recipe; placement: Placement }) => call<LaunchPlan>("launch_plan", args);
+
+/** Saves the deployment when changed and launches it (owned by a background `slipway`); the run id. */
+export const runLaunch = (args: { recipe: Recipe; placement: Placement; keep?: KeepRunning }) =>
+  call<string>("run_launch", args);
+
+export const runsList = () => call<RunHistoryEntry[]>("runs_list", {});
+export const runGet = (args: { id: string }) => call<RunDetail>("run_get", args);
+export const runRecipe = (args: { id: string }) => call<Recipe>("run_recipe", args);
+export const runLogs = (args: { id: string; instance?: string; after?: number; limit?: number }) =>
+  call<LogLine[]>("run_logs", args);
+/** Starts `slipway terminate RUN` in the background; the run view shows the rest. */
+export const runTerminate = (args: { id: string }) => call<void>("run_terminate", args);
+export const runDelete = (args: { id: string }) => call<boolean>("run_delete", args);
+export const reportOpen = (args: { id: string; instance: string; path: string; folder: boolean }) =>
+  call<void>("report_open", args);
+
+let followCount = 0;
+
+/**
+ * Starts a live stream (a Tauri `Channel`, not global events); the function it returns stops it.
+ * Outside Tauri there are no runs: nothing is sent.
+ */
+function follow<T>(command: string, args: Record<string, unknown>, onUpdate: (update: T) => void): () => void {
+  if (!inTauri()) return () => {};
+  const token = `${command}-${Date.now()}-${++followCount}`;
+  let stopped = false;
+  void import("@tauri-apps/api/core").then(({ Channel }) => {
+    if (stopped) return;
+    const channel = new Channel<T>();
+    channel.onmessage = (update) => {
+      if (!stopped) onUpdate(update);
+    };
+    return call<void>(command, { ...args, token, onEvent: channel });
+  });
+  return () => {
+    stopped = true;
+    void call<void>("follow_stop", { token }).catch(() => {});
+  };
+}
+
+/** A run's detail whenever it changes and its new log lines, until it is final. */
+export const runFollow = (args: { id: string; afterLog?: number }, onUpdate: (u: RunUpdate) => void) =>
+  follow<RunUpdate>("run_follow", args, onUpdate);
+
+/** The runs history whenever it changes (runs started by the CLI included). */
+export const runsFollow = (onUpdate: (runs: RunHistoryEntry[]) => void) => follow<RunHistoryEntry[]>("runs_follow", {}, onUpdate);
 
 // ------------------------------------------------------------------ native dialogs
 

@@ -12,7 +12,9 @@ mod commands;
 mod dto;
 mod error;
 mod examples;
+mod runs;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
@@ -22,6 +24,13 @@ pub use commands::*;
 pub use dto::{DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion, VersionInfo};
 pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
+pub use runs::{
+    follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
+    run_recipe, run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode,
+    LaunchPlan, Placement, RunUpdate, UnusableCloud,
+};
+pub use slipway_recipe::KeepRunning;
+pub use slipway_store::{LogLine, RunDetail, RunHistoryEntry};
 // Types that appear in the declarations, re-exported so hosts need only this crate.
 pub use dto::CloudsListing;
 pub use slipway_clouds::CloudTest;
@@ -40,6 +49,14 @@ pub struct Context {
     store: Mutex<Store>,
     clock: Clock,
     initial_file: Option<PathBuf>,
+    /// The data directory (followers open their own connection to its store).
+    home: PathBuf,
+    /// The `slipway` binary that owns launched runs and terminates them.
+    cli: PathBuf,
+    /// Tokens of live updates the page stopped.
+    stopped: Mutex<HashSet<String>>,
+    /// The runs launched from this window, for the question asked on quitting.
+    launched: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -53,11 +70,61 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// A context over `store` with the system clock.
     pub fn new(store: Store) -> Self {
+        let home = store
+            .path()
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(slipway_store::data_dir);
         Context {
             store: Mutex::new(store),
             clock: Box::new(system_now_ms),
             initial_file: None,
+            home,
+            cli: slipway_engine::cli_executable(),
+            stopped: Mutex::new(HashSet::new()),
+            launched: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The runs launched from this window that are not final yet: on quitting, the app asks
+    /// whether to keep them running in the background or terminate them.
+    pub fn launched_and_going(&self) -> Vec<String> {
+        let ids = self
+            .launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let store = self.store();
+        ids.into_iter()
+            .filter(|id| matches!(store.run(id), Ok(Some(d)) if !d.run.state.is_final()))
+            .collect()
+    }
+
+    fn remember_launch(&self, id: &str) {
+        self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(id.to_string());
+    }
+
+    /// The `slipway` binary launched runs are owned by (default: [`slipway_engine::cli_executable`]).
+    pub fn with_cli(mut self, cli: PathBuf) -> Self {
+        self.cli = cli;
+        self
+    }
+
+    fn stop_follow(&self, token: &str) {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.to_string());
+    }
+
+    fn follow_stopped(&self, token: &str) -> bool {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(token)
     }
 
     /// Opens the store in `home` and, the first time, seeds it with the starter examples.
@@ -196,6 +263,65 @@ macro_rules! for_each_command {
             cloud_test(CloudTestArgs { name: String }) -> $crate::CloudTest;
             /// The recipe file named on the command line, to open at start.
             app_initial_file(AppInitialFileArgs {}) -> Option<String>;
+            /// The launch dialog: problems with this placement, clouds a node cannot use and
+            /// why, the inputs that may be overridden, and the plan preview.
+            launch_plan(LaunchPlanArgs {
+                recipe: $crate::Recipe,
+                placement: $crate::Placement,
+            }) -> $crate::LaunchPlan;
+            /// Saves the deployment when it changed and launches it; the run id. The run is
+            /// owned by a background `slipway` process, as with `slipway run --detach`.
+            run_launch(RunLaunchArgs {
+                recipe: $crate::Recipe,
+                placement: $crate::Placement,
+                keep: Option<$crate::KeepRunning>,
+            }) -> String;
+            /// Every run (from the app or the CLI), newest first, with clouds and version.
+            runs_list(RunsListArgs {}) -> Vec<$crate::RunHistoryEntry>;
+            /// Everything recorded about one run but its logs.
+            run_get(RunGetArgs { id: String }) -> $crate::RunDetail;
+            /// The recipe a run used (its stored text, read back), for the run view's graph.
+            run_recipe(RunRecipeArgs { id: String }) -> $crate::Recipe;
+            /// Stored log lines of a run (or of one instance) after the line id `after`.
+            run_logs(RunLogsArgs {
+                id: String,
+                instance: Option<String>,
+                after: Option<i64>,
+                limit: Option<u32>,
+            }) -> Vec<$crate::LogLine>;
+            /// Starts `slipway terminate RUN` in the background.
+            run_terminate(RunTerminateArgs { id: String }) -> ();
+            /// Deletes a finished run and its files; refused while it is not final.
+            run_delete(RunDeleteArgs { id: String }) -> bool;
+            /// Opens a fetched report, or its folder, with the desktop's default program.
+            report_open(ReportOpenArgs {
+                id: String,
+                instance: String,
+                path: String,
+                folder: bool,
+            }) -> ();
+            /// Stops the live updates started with `token`.
+            follow_stop(FollowStopArgs { token: String }) -> ();
+        }
+    };
+}
+
+/// Every live-update stream of the desktop, declared once: `name(ArgsStruct { .. }) -> Update;`.
+/// The handler `slipway_api::name(ctx, args, send)` calls `send` with each update until it
+/// returns false or the stream ends; the Tauri shell passes a `Channel` as `onEvent`.
+#[macro_export]
+macro_rules! for_each_stream {
+    ($callback:ident $([$($before:tt)*])?) => {
+        $callback! {
+            $([$($before)*])?
+            /// A run's detail whenever it changes and its new log lines, until it is final.
+            run_follow(RunFollowArgs {
+                id: String,
+                after_log: Option<i64>,
+                token: String,
+            }) -> $crate::RunUpdate;
+            /// The runs history whenever it changes (runs started by the CLI included).
+            runs_follow(RunsFollowArgs { token: String }) -> Vec<$crate::RunHistoryEntry>;
         }
     };
 }
@@ -260,14 +386,7 @@ macro_rules! declare_commands {
             let cfg = file.config();
             let mut map = String::from("/**\n * Every command: the arguments the UI sends and the result it gets.\n */\ntype Commands = {\n");
             $(
-                let docs: &[&str] = &[$($doc),*];
-                if !docs.is_empty() {
-                    map.push_str("  /**\n");
-                    for line in docs {
-                        map.push_str(&format!("   *{line}\n"));
-                    }
-                    map.push_str("   */\n");
-                }
+                push_doc_comment(&mut map, &[$($doc),*]);
                 map.push_str(&format!(
                     "  {}: {{ args: {}, result: {} }},\n",
                     stringify!($name),
@@ -282,6 +401,66 @@ macro_rules! declare_commands {
 }
 
 for_each_command!(declare_commands);
+
+/// A member's doc comment in a TypeScript map type (`Commands`, `Streams`), from its `///` lines.
+fn push_doc_comment(map: &mut String, docs: &[&str]) {
+    if docs.is_empty() {
+        return;
+    }
+    map.push_str("  /**\n");
+    for line in docs {
+        map.push_str(&format!("   *{line}\n"));
+    }
+    map.push_str("   */\n");
+}
+
+/// The argument structs of the streams, [`STREAMS`], and their TypeScript `Streams` map.
+macro_rules! declare_streams {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($args:ident { $($(#[$fmeta:meta])* $field:ident: $ty:ty),* $(,)? }) -> $update:ty;
+    )*) => {
+        /// The argument structs of the streams (besides `onEvent`, the channel).
+        pub mod stream_args {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[doc = concat!("The arguments of `", stringify!($name), "`.")]
+                #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+                #[serde(deny_unknown_fields)]
+                #[ts(optional_fields)]
+                pub struct $args { $($(#[$fmeta])* pub $field: $ty,)* }
+            )*
+        }
+
+        /// The name of every stream, in declaration order.
+        pub const STREAMS: &[&str] = &[$(stringify!($name)),*];
+
+        fn streams_typescript(file: &mut slipway_recipe::typescript::BindingsFile) {
+            use ts_rs::TS;
+            $(
+                file.add::<stream_args::$args>();
+                file.uses::<$update>();
+            )*
+            let cfg = file.config();
+            let mut map = String::from("/**\n * Every stream: the arguments the UI sends (besides `onEvent`) and each update.\n */\ntype Streams = {\n");
+            $(
+                push_doc_comment(&mut map, &[$($doc),*]);
+                map.push_str(&format!(
+                    "  {}: {{ args: {}, update: {} }},\n",
+                    stringify!($name),
+                    <stream_args::$args>::ident(cfg),
+                    <$update>::name(cfg),
+                ));
+            )*
+            map.push_str("};");
+            file.add_declaration("Streams", map);
+        }
+    };
+}
+
+for_each_stream!(declare_streams);
+pub use stream_args::{RunFollowArgs, RunsFollowArgs};
 
 /// TypeScript declarations of the command types (`ui/src/bindings/api.ts`): the results, the
 /// error, the argument structs and the `Commands` map, importing what they use from the recipe
@@ -298,7 +477,16 @@ pub fn typescript_bindings() -> String {
     file.add::<CloudsListing>();
     // A command result declared in the clouds bindings.
     file.uses_named::<CloudTest>();
+    file.add::<Placement>();
+    file.add::<UnusableCloud>();
+    file.add::<LaunchNode>();
+    file.add::<LaunchInput>();
+    file.add::<CloudCount>();
+    file.add::<LaunchPlan>();
+    file.add::<RunHistoryEntry>();
+    file.add::<RunUpdate>();
     commands_typescript(&mut file);
+    streams_typescript(&mut file);
     file.render(
         "// Generated from the command declarations of crates/slipway-api by its `generated` test. Do not\n// edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.",
         &[

@@ -108,7 +108,7 @@ fn codes(problems: &Value) -> Vec<String> {
 #[test]
 fn every_declared_command_has_a_handler_and_unknown_ones_do_not() {
     let h = host();
-    assert_eq!(COMMANDS.len(), 18);
+    assert_eq!(COMMANDS.len(), 28);
     for name in COMMANDS {
         assert!(dispatch(&h.ctx, name, json!({})).is_some(), "{name}");
     }

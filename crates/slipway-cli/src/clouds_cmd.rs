@@ -1,4 +1,4 @@
-//! `slipway clouds list | add | remove | test NAME`, over `slipway-clouds`. Non-secret settings
+//! `slipway clouds list | add | remove | test NAME | sweep NAME [--yes]`, over `slipway-clouds`. Non-secret settings
 //! live in the database; secrets only in the OS keychain (`slipway secret set`).
 
 use slipway_engine::{exit, Clock};
@@ -110,6 +110,37 @@ pub fn remove(name: &str, json: bool) -> i32 {
     }
 }
 
+/// Forgets the host key pinned for `host` (`HOST:PORT`, `[user@]` and `:22` optional) of a cloud.
+pub fn forget_host(name: &str, host: &str, json: bool) -> i32 {
+    let home = slipway_store::data_dir();
+    let mut store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(json, &e),
+    };
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if host.ends_with(']') || !host.contains(':') {
+        format!("{host}:22")
+    } else {
+        host.to_string()
+    };
+    match store.forget_host_key(name, &host) {
+        Ok(forgot) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "cloud": name, "host": host, "forgotten": forgot })
+                );
+            } else if forgot {
+                println!("forgot the host key of {host} for cloud `{name}`: the next connection pins the key it sees");
+            } else {
+                println!("no host key of {host} was pinned for cloud `{name}`");
+            }
+            exit::SUCCESS
+        }
+        Err(e) => infra(json, &e.to_string()),
+    }
+}
+
 /// Checks a cloud's settings and credentials without creating anything.
 pub fn test(name: &str, json: bool) -> i32 {
     let home = slipway_store::data_dir();
@@ -125,13 +156,19 @@ pub fn test(name: &str, json: bool) -> i32 {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = runtime.block_on(drivers[name].check());
+    let result = runtime.block_on(drivers[name].check_details());
     match result {
-        Ok(()) => {
+        Ok(details) => {
             if json {
-                println!("{}", serde_json::json!({ "cloud": name, "ok": true }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "cloud": name, "ok": true, "message": details })
+                );
             } else {
-                println!("cloud `{name}`: ok");
+                match details {
+                    Some(d) => println!("cloud `{name}`: ok: {d}"),
+                    None => println!("cloud `{name}`: ok"),
+                }
             }
             exit::SUCCESS
         }
@@ -147,4 +184,74 @@ pub fn test(name: &str, json: bool) -> i32 {
             exit::INFRASTRUCTURE
         }
     }
+}
+
+/// Resources on cloud `name` tagged with runs the store does not know or that have ended:
+/// listed, and with `yes` removed (through the driver's `terminate`, so the same way a run's
+/// teardown sweep removes them). Runs still going are left alone.
+pub fn sweep(name: &str, yes: bool, json: bool) -> i32 {
+    let home = slipway_store::data_dir();
+    let store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(json, &e),
+    };
+    let drivers = match drivers_for(&home, &store, [name]) {
+        Ok(d) => d,
+        Err(e) => return cloud_error(json, &e),
+    };
+    let driver = drivers[name].clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let runs = match runtime.block_on(driver.tagged_runs()) {
+        Ok(r) => r,
+        Err(e) => return infra(json, &format!("cloud `{name}`: {}", e.message)),
+    };
+    let mut failed = Vec::new();
+    for run_id in runs {
+        let why = match store.run(&run_id) {
+            Ok(None) => "unknown run",
+            Ok(Some(d)) if d.run.state.is_final() => "ended",
+            Ok(Some(_)) => continue,
+            Err(e) => return infra(json, &e.to_string()),
+        };
+        let run_dir = home.join("runs").join(&run_id);
+        let left = match runtime.block_on(driver.list_tagged(&run_id, &run_dir)) {
+            Ok(l) => l,
+            Err(e) => return infra(json, &format!("cloud `{name}`: {}", e.message)),
+        };
+        if left.is_empty() {
+            continue;
+        }
+        let removed = yes.then(|| {
+            let orphans: Vec<slipway_driver::Provisioned> = left
+                .iter()
+                .map(|id| slipway_driver::Provisioned::new(id.clone(), id.clone(), ""))
+                .collect();
+            runtime.block_on(driver.terminate(&run_id, &run_dir, &orphans))
+        });
+        if let Some(Err(e)) = &removed {
+            failed.push(format!("{run_id}: {}", e.message));
+        }
+        let removed = matches!(removed, Some(Ok(())));
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "run_id": run_id, "why": why, "resources": left, "removed": removed })
+            );
+        } else {
+            for id in &left {
+                let verb = if removed { "removed " } else { "" };
+                println!("{verb}{run_id} ({why}) {id}");
+            }
+        }
+    }
+    if !failed.is_empty() {
+        return infra(json, &format!("sweeping failed: {}", failed.join("; ")));
+    }
+    if !yes && !json {
+        eprintln!("(listed only: `slipway clouds sweep {name} --yes` removes them)");
+    }
+    exit::SUCCESS
 }

@@ -184,6 +184,25 @@ enum CloudsCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Forget the host key pinned for a host of an `ssh` cloud (after the machine was
+    /// reinstalled); the next connection pins the key it then sees
+    ForgetHost {
+        name: String,
+        /// The host as the refusal names it: HOST:PORT
+        host: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List resources tagged for runs this data directory does not know or that ended; with
+    /// --yes, remove them
+    Sweep {
+        name: String,
+        /// Remove what is listed
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -306,6 +325,12 @@ fn main() -> ExitCode {
             } => clouds_cmd::add(&name, &kind, &settings, output.json),
             CloudsCommand::Remove { name, output } => clouds_cmd::remove(&name, output.json),
             CloudsCommand::Test { name, output } => clouds_cmd::test(&name, output.json),
+            CloudsCommand::ForgetHost { name, host, output } => {
+                clouds_cmd::forget_host(&name, &host, output.json)
+            }
+            CloudsCommand::Sweep { name, yes, output } => {
+                clouds_cmd::sweep(&name, yes, output.json)
+            }
         },
         Command::Secret { command } => match command {
             SecretCommand::Set { cloud, key, output } => secret_cmd::set(&cloud, &key, output.json),

@@ -175,65 +175,26 @@ fn detach(
     run_dir: &Path,
     now: i64,
 ) -> i32 {
-    // The record exists before this command returns, so `slipway status RUN` works at once;
-    // the background process claims it.
-    let (pid, start) = slipway_store::current_process_identity();
-    let created = store.create_run(&slipway_store::NewRun {
-        id: run_id.to_string(),
-        name: recipe.name.clone(),
-        keep_running: keep,
-        recipe_text: text.to_string(),
-        default_cloud: opts.default_cloud.clone().unwrap_or_else(|| "local".into()),
-        created_at: now,
-        owner_pid: pid,
-        owner_start_time: start,
-    });
-    if let Err(e) = created {
-        return infra(args.json, &e.to_string());
-    }
-    if let Err(e) = std::fs::create_dir_all(run_dir) {
-        return infra(args.json, &format!("{}: {e}", run_dir.display()));
-    }
-    let log = match std::fs::File::create(run_dir.join("engine.log")) {
-        Ok(f) => f,
-        Err(e) => return infra(args.json, &format!("{}: {e}", run_dir.display())),
-    };
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("slipway"));
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("run").arg(args.file);
-    if let Some(c) = &args.placement.cloud {
-        cmd.args(["--cloud", c]);
-    }
-    for nc in &args.placement.node_cloud {
-        cmd.args(["--node-cloud", nc]);
-    }
-    // `--set` values may be secrets: they go through a pipe, never on the command line, which
-    // every user of the machine can read.
-    cmd.args(["--keep", keep.as_str(), "--internal-run-id", run_id]);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(
-            log.try_clone()
-                .map(std::process::Stdio::from)
-                .unwrap_or_else(|_| std::process::Stdio::null()),
-        )
-        .stderr(std::process::Stdio::from(log));
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    match cmd.spawn() {
-        Ok(mut child) => {
-            if let Some(mut stdin) = child.stdin.take() {
-                use std::io::Write;
-                let sets = serde_json::to_vec(&args.placement.set).unwrap_or_default();
-                if let Err(e) = stdin.write_all(&sets) {
-                    return infra(
-                        args.json,
-                        &format!("could not hand the run its values: {e}"),
-                    );
-                }
-            }
-            // The background process owns the run from now on (it claims it again itself).
-            if let Some((pid, start)) = slipway_store::process_identity(child.id()) {
-                let _ = store.claim_run(run_id, pid, start);
-            }
+    let started = slipway_engine::start_detached(
+        &mut store,
+        &slipway_engine::Detach {
+            exe: &exe,
+            file: args.file,
+            run_id,
+            name: &recipe.name,
+            recipe_text: text,
+            keep,
+            cloud: opts.default_cloud.as_deref(),
+            node_clouds: &args.placement.node_cloud,
+            sets: &args.placement.set,
+            run_dir,
+            modules: &[],
+            now,
+        },
+    );
+    match started {
+        Ok(_child) => {
             if args.json {
                 println!(
                     "{}",
@@ -247,10 +208,7 @@ fn detach(
             }
             exit::SUCCESS
         }
-        Err(e) => infra(
-            args.json,
-            &format!("could not start the background run: {e}"),
-        ),
+        Err(e) => infra(args.json, &e),
     }
 }
 

@@ -145,7 +145,7 @@ fn bad_settings_are_refused_and_nothing_is_stored() {
 }
 
 #[test]
-fn remote_kinds_are_configured_but_not_runnable_yet() {
+fn ssh_runs_and_other_remote_kinds_are_configured_only() {
     let home = tempfile::tempdir().unwrap();
     let out = slipway_in(
         home.path(),
@@ -159,13 +159,27 @@ fn remote_kinds_are_configured_but_not_runnable_yet() {
         ],
     );
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let out = slipway_in(
+        home.path(),
+        &[
+            "clouds",
+            "add",
+            "box",
+            "ec2",
+            "--setting",
+            "region=eu-west-1",
+        ],
+    );
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     let list = configured(home.path());
-    assert_eq!(list[0]["settings"]["hosts"], "root@10.0.0.5:2222,10.0.0.6");
+    assert_eq!(list[0]["name"], "box");
     assert_eq!(list[0]["runnable"], false);
-    let out = slipway_in(home.path(), &["clouds", "test", "lab"]);
+    assert_eq!(list[1]["settings"]["hosts"], "root@10.0.0.5:2222,10.0.0.6");
+    assert_eq!(list[1]["runnable"], true);
+    let out = slipway_in(home.path(), &["clouds", "test", "box"]);
     assert_eq!(code(&out), Some(3));
     assert!(
-        text(&out.stderr).contains("this build cannot run `ssh` clouds yet"),
+        text(&out.stderr).contains("this build cannot run `ec2` clouds yet"),
         "{}",
         text(&out.stderr)
     );

@@ -9,6 +9,8 @@
 //! implements `slipway_driver::Driver` and is added to [`build_driver`] and [`RUNNABLE_KINDS`].
 
 pub mod settings;
+#[cfg(feature = "ssh")]
+mod ssh;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +27,13 @@ pub use settings::{check_settings, did_you_mean, kind, kind_infos, KindInfo, Set
 pub const BUILT_IN: &[(&str, &str)] = &[("local", "local")];
 
 /// Driver kinds this build can run.
-pub const RUNNABLE_KINDS: &[&str] = &["local"];
+pub const RUNNABLE_KINDS: &[&str] = &[
+    "local",
+    #[cfg(feature = "ssh")]
+    "ssh",
+    #[cfg(feature = "docker")]
+    "docker",
+];
 
 /// Why a cloud's driver, or its configuration, could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,19 +281,36 @@ pub fn remove_cloud(store: &mut Store, keychain: &Keychain, name: &str) -> Resul
     Ok(())
 }
 
-/// The ready driver of one configured (or built-in) cloud.
+/// The ready driver of one configured (or built-in) cloud. `data_dir` is the directory of the
+/// store (drivers that lease hosts or pin keys keep them there).
 pub fn build_driver(
     cloud: &str,
     kind: &str,
-    _settings: &serde_json::Map<String, serde_json::Value>,
-    _keychain: &Keychain,
+    settings: &serde_json::Map<String, serde_json::Value>,
+    keychain: &Keychain,
+    data_dir: &std::path::Path,
 ) -> Result<Arc<dyn Driver>, CloudError> {
+    #[cfg(not(feature = "ssh"))]
+    let _ = (settings, keychain, data_dir);
     match kind {
         "local" => {
             // Loopback addresses are shared by the whole machine, so their leases live in one
             // machine-wide place, whatever SLIPWAY_HOME each process uses.
             let leases = std::env::temp_dir().join("slipway-local");
             Ok(Arc::new(slipway_driver::LocalDriver::new(leases)))
+        }
+        #[cfg(feature = "ssh")]
+        "ssh" => ssh::build(cloud, settings, keychain, data_dir),
+        #[cfg(feature = "docker")]
+        "docker" => {
+            let get = |key: &str| settings.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            Ok(Arc::new(slipway_driver_docker::DockerDriver::new(
+                slipway_driver_docker::DockerSettings {
+                    endpoint: get("endpoint"),
+                    network: get("network"),
+                    platform: get("platform"),
+                },
+            )))
         }
         other => Err(CloudError::Infrastructure(format!(
             "cloud `{cloud}` is of kind `{other}`: this build cannot run `{other}` clouds yet (runnable: {}); its settings and secrets can be configured already",
@@ -301,6 +326,7 @@ pub fn drivers_for<'a>(
     clouds: impl IntoIterator<Item = &'a str>,
 ) -> Result<HashMap<String, Arc<dyn Driver>>, CloudError> {
     let configured = store.list_clouds().map_err(infra)?;
+    let data_dir = store.path().parent().unwrap_or(std::path::Path::new("."));
     let mut drivers: HashMap<String, Arc<dyn Driver>> = HashMap::new();
     for cloud in clouds {
         if drivers.contains_key(cloud) {
@@ -318,7 +344,7 @@ pub fn drivers_for<'a>(
         };
         drivers.insert(
             cloud.to_string(),
-            build_driver(cloud, kind, settings, keychain)?,
+            build_driver(cloud, kind, settings, keychain, data_dir)?,
         );
     }
     Ok(drivers)
@@ -337,6 +363,7 @@ pub struct CloudTest {
     /// The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
     /// could be built.
     pub kind: Option<String>,
+    /// The error; on success, what answered when the driver says (an engine's version).
     pub message: Option<String>,
 }
 
@@ -368,17 +395,17 @@ pub fn test_cloud(
                     .enable_all()
                     .build()
                     .map_err(infra)?;
-                Ok::<_, CloudError>(runtime.block_on(driver.check()))
+                Ok::<_, CloudError>(runtime.block_on(driver.check_details()))
             })
             .join()
             .map_err(|_| infra("the cloud's check panicked"))
     })??;
     Ok(match checked {
-        Ok(()) => CloudTest {
+        Ok(details) => CloudTest {
             cloud: cloud.to_string(),
             ok: true,
             kind: None,
-            message: None,
+            message: details,
         },
         Err(e) => CloudTest {
             cloud: cloud.to_string(),

@@ -168,6 +168,12 @@ pub trait Driver: Send + Sync {
     /// Checks settings and credentials without creating anything.
     async fn check(&self) -> Result<(), DriverError>;
 
+    /// [`Driver::check`], plus one line for people on what answered (`Docker Engine 24.0.7 (API
+    /// 1.43) at unix:///var/run/docker.sock`), for "test connection". Never a secret.
+    async fn check_details(&self) -> Result<Option<String>, DriverError> {
+        self.check().await.map(|()| None)
+    }
+
     /// Waits until a provisioned instance accepts steps (its SSH port answers, its container
     /// runs). The instance is `booting` meanwhile. Drivers whose `provision` returns ready
     /// machines keep the default.
@@ -221,4 +227,13 @@ pub trait Driver: Send + Sync {
     /// Resources tagged with this run id that still exist (for orphan sweeps after a crash), as
     /// resource ids.
     async fn list_tagged(&self, run_id: &str, run_dir: &Path) -> Result<Vec<String>, DriverError>;
+
+    /// Every run id that tags a resource on this cloud, whichever data directory started it
+    /// (for `slipway clouds sweep`). Drivers that cannot list them say so.
+    async fn tagged_runs(&self) -> Result<Vec<String>, DriverError> {
+        Err(DriverError::other(format!(
+            "`{}` clouds cannot list tagged resources of unknown runs",
+            self.kind()
+        )))
+    }
 }

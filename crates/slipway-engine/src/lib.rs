@@ -11,6 +11,7 @@
 //! through the `slipway_driver::Driver` trait.
 
 pub mod clock;
+mod detach;
 pub mod events;
 /// Test support (engine tests and benchmarks), not public API: behind the `fake` feature.
 #[cfg(any(test, feature = "fake"))]
@@ -21,6 +22,7 @@ mod run;
 mod teardown;
 
 pub use clock::{Clock, SystemClock};
+pub use detach::{cli_executable, start_detached, Detach};
 pub use events::{Event, Hooks, NoHooks};
 pub use mask::Masker;
 pub use run::{launch, Context, Drivers, Launch, Outcome};

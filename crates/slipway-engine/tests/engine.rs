@@ -117,6 +117,16 @@ fn launch_of(e: &Env, text: &str, keep: Option<KeepRunning>, sets: Vec<SetValue>
     }
 }
 
+/// Runs the three-tier recipe to its end, tearing everything down.
+async fn run_three_tier(e: &Env) -> slipway_engine::Outcome {
+    launch(
+        &e.ctx,
+        launch_of(e, THREE_TIER, Some(KeepRunning::Never), vec![]),
+        CancellationToken::new(),
+    )
+    .await
+}
+
 fn env_of<'a>(
     started: &'a [slipway_engine::fake::StartedStep],
     inst: &str,
@@ -475,12 +485,7 @@ async fn a_terminate_that_panics_is_a_failure_and_nothing_is_marked_terminated()
     fake.terminate_panics
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 3, "{:?}", out.error);
     assert!(
         out.error.as_deref().unwrap().contains("terminate failed"),
@@ -513,12 +518,7 @@ async fn store_errors_during_teardown_are_reported_not_dropped() {
          WHEN NEW.state = 'terminated'
          BEGIN SELECT RAISE(ABORT, 'injected: disk full'); END;",
     );
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 3, "{:?}", out.error);
     assert!(
         out.error.as_deref().unwrap().contains("disk full"),
@@ -547,12 +547,7 @@ async fn a_recipe_fault_reported_by_the_driver_is_a_deployment_failure() {
         )],
     );
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 1, "{:?}", out.error);
     assert_eq!(out.state, RunState::Aborted);
     assert!(out.error.as_deref().unwrap().contains("line 2"), "{out:?}");
@@ -635,12 +630,7 @@ async fn steps_on_a_cloud_never_run_more_at_once_than_it_allows() {
     fake.max_parallel_steps
         .store(2, std::sync::atomic::Ordering::SeqCst);
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 0, "{:?}", out.error);
     // Four instances want to run pre_install at once; two may.
     let most = e
@@ -661,12 +651,7 @@ async fn a_step_whose_script_never_started_is_run_again() {
         ],
     );
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 0, "{:?}", out.error);
     let attempts = e
         .fake
@@ -695,12 +680,7 @@ async fn a_step_that_never_starts_three_times_is_an_infrastructure_error() {
             .collect(),
     );
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 3, "{:?}", out.error);
     assert!(out.error.unwrap().contains("channel refused"));
 }
@@ -713,12 +693,7 @@ async fn an_instance_boots_before_its_first_step_and_a_slow_boot_times_out() {
         .unwrap()
         .insert("web.1".into(), (Duration::from_millis(50), None));
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 0, "{:?}", out.error);
     let events = e.events.0.lock().unwrap().clone();
     let booting = events.iter().position(|ev| {
@@ -736,12 +711,7 @@ async fn an_instance_boots_before_its_first_step_and_a_slow_boot_times_out() {
         .insert("web.2".into(), (Duration::from_secs(60), None));
     *fake.boot_timeout.lock().unwrap() = Duration::from_millis(100);
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!((out.exit_code, out.state), (3, RunState::Aborted));
     let error = out.error.unwrap();
     assert!(
@@ -766,12 +736,7 @@ async fn provisioning_that_takes_longer_than_the_clouds_timeout_fails() {
     });
     *fake.provision_timeout.lock().unwrap() = Duration::from_millis(100);
     let e = env(fake);
-    let out = launch(
-        &e.ctx,
-        launch_of(&e, THREE_TIER, Some(KeepRunning::Never), vec![]),
-        CancellationToken::new(),
-    )
-    .await;
+    let out = run_three_tier(&e).await;
     assert_eq!(out.exit_code, 3, "{:?}", out.error);
     assert!(
         out.error

@@ -8,6 +8,8 @@
 
 mod clouds;
 mod error;
+mod follow;
+mod hosts;
 mod modules;
 mod process;
 mod render;
@@ -22,6 +24,8 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use clouds::Cloud;
 pub use error::{ErrorKind, StoreError};
+pub use follow::RunHistoryEntry;
+pub use hosts::{HostKey, HostLease, LeaseRefused};
 pub use modules::{
     DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
     ModuleVersion, SeedReport, StoredModule,

@@ -142,9 +142,31 @@ CREATE TABLE clouds (
     updated_at INTEGER NOT NULL
 ) STRICT;
 "#,
-    // 3: what a driver needs to reach an instance again after a restart (JSON, never a secret).
+    // 2: what a driver needs to reach an instance again after a restart (JSON, never a secret).
     r#"
 ALTER TABLE instances ADD COLUMN driver_state TEXT CHECK (driver_state IS NULL OR json_valid(driver_state));
+"#,
+    // 3: hosts of `ssh` pools leased by runs (one run per host, machine-wide
+    // through this file), and host keys pinned per cloud on first use.
+    r#"
+CREATE TABLE host_leases (
+    host        TEXT PRIMARY KEY,
+    cloud       TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    instance    TEXT NOT NULL,
+    login_user  TEXT NOT NULL,
+    leased_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX host_leases_by_run ON host_leases (run_id, cloud);
+
+CREATE TABLE host_keys (
+    cloud       TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    key_type    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    pinned_at   INTEGER NOT NULL,
+    PRIMARY KEY (cloud, host)
+) STRICT;
 "#,
 ];
 

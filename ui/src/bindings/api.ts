@@ -1,8 +1,8 @@
 // Generated from the command declarations of crates/slipway-api by its `generated` test. Do not
 // edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.
 
-import type { Component, DiagnosticView, Image, Recipe } from "./recipe";
-import type { DeploymentBody, DiffTag, ModuleKind } from "./store";
+import type { Component, DiagnosticView, Image, KeepRunning, Recipe } from "./recipe";
+import type { DeploymentBody, DiffTag, LogLine, ModuleKind, RunDetail, RunSummary } from "./store";
 import type { CloudTest, CloudView, KindInfo } from "./clouds";
 
 export type CommandError = { 
@@ -41,6 +41,70 @@ export type CloudsListing = { clouds: Array<CloudView>, kinds: Array<KindInfo>,
  */
 keychain_error: string | null, };
 
+export type Placement = { 
+/**
+ * The cloud of every node without an override (`local` when absent).
+ */
+cloud?: string, 
+/**
+ * Per-node overrides: node → cloud.
+ */
+node_clouds: Array<[string, string]>, 
+/**
+ * Input overrides: node, input, value. Secret values are used and forgotten.
+ */
+inputs: Array<[string, string, string]>, };
+
+export type UnusableCloud = { cloud: string, reason: string, };
+
+export type LaunchNode = { node: string, component: string, multiplicity: number, 
+/**
+ * The cloud it would run on with the chosen placement.
+ */
+cloud: string, 
+/**
+ * Known clouds its image has no mapping for.
+ */
+unusable: Array<UnusableCloud>, };
+
+export type LaunchInput = { node: string, input: string, secret: boolean, required: boolean, 
+/**
+ * Generated at launch when nothing is given.
+ */
+generated: boolean, 
+/**
+ * The node's value or the component's default; never a secret's value.
+ */
+value: string | null, };
+
+export type CloudCount = { cloud: string, instances: number, };
+
+export type LaunchPlan = { problems: Array<DiagnosticView>, 
+/**
+ * Every known cloud (built in and configured): name, kind.
+ */
+clouds: Array<[string, string]>, nodes: Array<LaunchNode>, inputs: Array<LaunchInput>, keep_running: KeepRunning, per_cloud: Array<CloudCount>, steps: number, 
+/**
+ * The names (`web.1/deployment`) of the steps on the critical path.
+ */
+critical_path: Array<string>, 
+/**
+ * Its length in steps (each estimated at one unit).
+ */
+lower_bound: number, };
+
+export type RunHistoryEntry = { run: RunSummary, 
+/**
+ * The distinct clouds of its instances (the default cloud before any instance exists).
+ */
+clouds: Array<string>, 
+/**
+ * The library version of the deployment it ran; `None` for a run of a file.
+ */
+deployment_version: number | null, };
+
+export type RunUpdate = { "type": "detail", detail: RunDetail, } | { "type": "logs", lines: Array<LogLine>, } | { "type": "end" };
+
 export type LibraryListArgs = { kind?: ModuleKind, query?: string, };
 
 export type LibraryGetArgs = { kind: ModuleKind, name: string, version?: number, };
@@ -76,6 +140,26 @@ export type CloudSecretRemoveArgs = { cloud: string, key: string, };
 export type CloudTestArgs = { name: string, };
 
 export type AppInitialFileArgs = Record<symbol, never>;
+
+export type LaunchPlanArgs = { recipe: Recipe, placement: Placement, };
+
+export type RunLaunchArgs = { recipe: Recipe, placement: Placement, keep?: KeepRunning, };
+
+export type RunsListArgs = Record<symbol, never>;
+
+export type RunGetArgs = { id: string, };
+
+export type RunRecipeArgs = { id: string, };
+
+export type RunLogsArgs = { id: string, instance?: string, after?: number, limit?: number, };
+
+export type RunTerminateArgs = { id: string, };
+
+export type RunDeleteArgs = { id: string, };
+
+export type ReportOpenArgs = { id: string, instance: string, path: string, folder: boolean, };
+
+export type FollowStopArgs = { token: string, };
 
 /**
  * Every command: the arguments the UI sends and the result it gets.
@@ -160,4 +244,64 @@ export type Commands = {
    * The recipe file named on the command line, to open at start.
    */
   app_initial_file: { args: AppInitialFileArgs, result: string | null },
+  /**
+   * The launch dialog: problems with this placement, clouds a node cannot use and
+   * why, the inputs that may be overridden, and the plan preview.
+   */
+  launch_plan: { args: LaunchPlanArgs, result: LaunchPlan },
+  /**
+   * Saves the deployment when it changed and launches it; the run id. The run is
+   * owned by a background `slipway` process, as with `slipway run --detach`.
+   */
+  run_launch: { args: RunLaunchArgs, result: string },
+  /**
+   * Every run (from the app or the CLI), newest first, with clouds and version.
+   */
+  runs_list: { args: RunsListArgs, result: Array<RunHistoryEntry> },
+  /**
+   * Everything recorded about one run but its logs.
+   */
+  run_get: { args: RunGetArgs, result: RunDetail },
+  /**
+   * The recipe a run used (its stored text, read back), for the run view's graph.
+   */
+  run_recipe: { args: RunRecipeArgs, result: Recipe },
+  /**
+   * Stored log lines of a run (or of one instance) after the line id `after`.
+   */
+  run_logs: { args: RunLogsArgs, result: Array<LogLine> },
+  /**
+   * Starts `slipway terminate RUN` in the background.
+   */
+  run_terminate: { args: RunTerminateArgs, result: null },
+  /**
+   * Deletes a finished run and its files; refused while it is not final.
+   */
+  run_delete: { args: RunDeleteArgs, result: boolean },
+  /**
+   * Opens a fetched report, or its folder, with the desktop's default program.
+   */
+  report_open: { args: ReportOpenArgs, result: null },
+  /**
+   * Stops the live updates started with `token`.
+   */
+  follow_stop: { args: FollowStopArgs, result: null },
+};
+
+export type RunFollowArgs = { id: string, after_log?: number, token: string, };
+
+export type RunsFollowArgs = { token: string, };
+
+/**
+ * Every stream: the arguments the UI sends (besides `onEvent`) and each update.
+ */
+export type Streams = {
+  /**
+   * A run's detail whenever it changes and its new log lines, until it is final.
+   */
+  run_follow: { args: RunFollowArgs, update: RunUpdate },
+  /**
+   * The runs history whenever it changes (runs started by the CLI included).
+   */
+  runs_follow: { args: RunsFollowArgs, update: Array<RunHistoryEntry> },
 };

@@ -28,4 +28,8 @@ export type CloudTest = { cloud: string, ok: boolean,
  * The driver's error kind (`bad_settings`, `auth`, …), or `unavailable` when no driver
  * could be built.
  */
-kind: string | null, message: string | null, };
+kind: string | null, 
+/**
+ * The error; on success, what answered when the driver says (an engine's version).
+ */
+message: string | null, };

@@ -1,6 +1,7 @@
 // A small set of stroke icons (24×24, currentColor), so the UI needs no icon font or package.
 
 const PATHS: Record<string, string> = {
+  play: "M7 4v16l13-8z",
   server: "M4 5h16v5H4zM4 14h16v5H4zM8 7.5h.01M8 16.5h.01",
   alert: "M12 9v4M12 17h.01M10.3 3.9 2.4 18a2 2 0 0 0 1.7 3h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
   lock: "M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4",

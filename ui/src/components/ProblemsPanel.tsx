@@ -1,7 +1,7 @@
 // The Problems panel: the Rust validator's results (the same as `slipway validate`), or the
 // problems of a recipe file that failed to import. Clicking one shows what it is about.
 
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { DiagnosticView } from "../bindings/recipe";
 import { targetOfPath } from "../model/paths";
 import { designer, useDesigner } from "../store";
@@ -28,6 +28,12 @@ export function ProblemsPanel() {
   const problems = useDesigner((s) => s.problems);
   const importFailure = useDesigner((s) => s.importFailure);
   const [open, setOpen] = useState(true);
+  // Launch, clicked while the deployment has problems, opens the panel.
+  useEffect(() => {
+    const show = () => setOpen(true);
+    window.addEventListener("slipway:show-problems", show);
+    return () => window.removeEventListener("slipway:show-problems", show);
+  }, []);
   const shown = importFailure ? importFailure.problems : problems;
   const errors = shown.filter((p) => p.severity === "error").length;
   const warnings = shown.length - errors;

@@ -26,7 +26,7 @@ function ToolButton(props: { icon: IconName; label: string; title: string; onCli
 const NEXT_THEME: Record<ThemePreference, ThemePreference> = { system: "light", light: "dark", dark: "system" };
 const THEME_ICON: Record<ThemePreference, IconName> = { system: "monitor", light: "sun", dark: "moon" };
 
-export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; onHelp: () => void; onClouds: () => void }) {
+export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; onHelp: () => void; onClouds: () => void; onLaunch: () => void; onRuns: () => void }) {
   const name = useDesigner((s) => s.doc.name);
   const source = useDesigner((s) => s.source);
   const dirty = useDesigner(isDirty);
@@ -34,6 +34,13 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; on
   const canRedo = useDesigner((s) => s.future.length > 0);
   const hasNodes = useDesigner((s) => Object.keys(s.doc.deployment.nodes).length > 0);
   const theme = useDesigner((s) => s.themePreference);
+  const problems = useDesigner((s) => s.problems);
+  const errors = problems.filter((p) => p.severity === "error");
+  const whyNot = !hasNodes
+    ? "Nothing to launch: the deployment has no node"
+    : errors.length > 0
+      ? `Cannot launch: ${errors.length} problem${errors.length === 1 ? "" : "s"} (${errors[0]!.message})`
+      : null;
   const s = designer.getState;
 
   return (
@@ -69,8 +76,20 @@ export function Toolbar(props: { onSave: () => void; onShortcuts: () => void; on
         <ToolButton icon="import" label="Import…" title={tooltip("import", "Import a recipe file…")} onClick={() => void importFile()} testId="btn-import" showLabel />
         <ToolButton icon="export" label="Export…" title={tooltip("export", "Export a recipe file…")} onClick={() => void exportFile()} testId="btn-export" showLabel />
       </div>
+      <ToolButton icon="history" label="Runs" title="Runs: every run from the app and the CLI" onClick={props.onRuns} testId="btn-runs" showLabel />
       <ToolButton icon="server" label="Clouds" title="Clouds: add, enter credentials, test" onClick={props.onClouds} testId="btn-clouds" showLabel />
-      <ToolButton icon="save" label="Save" title={tooltip("save", "Save a new version")} onClick={props.onSave} testId="btn-save" primary showLabel />
+      <ToolButton icon="save" label="Save" title={tooltip("save", "Save a new version")} onClick={props.onSave} testId="btn-save" showLabel />
+      <button
+        className={`sw-tool is-primary${whyNot ? " is-blocked" : ""}`}
+        onClick={() => (whyNot ? window.dispatchEvent(new CustomEvent("slipway:show-problems")) : props.onLaunch())}
+        aria-disabled={whyNot !== null}
+        title={whyNot ?? "Launch: choose clouds, see the plan, launch"}
+        aria-label="Launch"
+        data-testid="btn-launch"
+      >
+        <Icon name="play" />
+        <span>Launch</span>
+      </button>
       <div className="sw-toolbar__group sw-toolbar__group--quiet">
         <ToolButton
           icon={THEME_ICON[theme]}

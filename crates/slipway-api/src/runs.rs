@@ -1,0 +1,532 @@
+//! Launching and following runs from the desktop (SPEC §4, §7): the launch dialog's plan, Launch
+//! (a background owner started by `slipway_engine::start_detached`, exactly as `slipway run
+//! --detach` does), the runs history, one run with its logs, Terminate and Delete, and following
+//! a run or the history live.
+//!
+//! Owns: turning the dialog's choices into validation options and a run. Never: run the engine
+//! in this process (a run must outlive the window), keep a secret input (it goes down a pipe to
+//! the owner and nowhere else), or follow a run any other way than through the store (the app
+//! and the CLI see the same thing).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use slipway_recipe::{
+    to_yaml, validate, Code, DiagnosticView, KeepRunning, Recipe, SetValue, Severity, SourceMap,
+    ValidateOptions,
+};
+use slipway_store::{LogLine, RunDetail, RunHistoryEntry, Store};
+use ts_rs::TS;
+
+use crate::args::*;
+use crate::error::{CommandError, ErrorCode};
+use crate::stream_args::*;
+use crate::Context;
+
+/// Where the launch dialog puts the deployment.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+#[serde(default, deny_unknown_fields)]
+#[ts(optional_fields)]
+pub struct Placement {
+    /// The cloud of every node without an override (`local` when absent).
+    pub cloud: Option<String>,
+    /// Per-node overrides: node → cloud.
+    pub node_clouds: Vec<(String, String)>,
+    /// Input overrides: node, input, value. Secret values are used and forgotten.
+    pub inputs: Vec<(String, String, String)>,
+}
+
+/// A cloud a node cannot use, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct UnusableCloud {
+    pub cloud: String,
+    pub reason: String,
+}
+
+/// One node as the launch dialog shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct LaunchNode {
+    pub node: String,
+    pub component: String,
+    pub multiplicity: u32,
+    /// The cloud it would run on with the chosen placement.
+    pub cloud: String,
+    /// Known clouds its image has no mapping for.
+    pub unusable: Vec<UnusableCloud>,
+}
+
+/// An input the user may override at launch (it is not wired).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct LaunchInput {
+    pub node: String,
+    pub input: String,
+    pub secret: bool,
+    pub required: bool,
+    /// Generated at launch when nothing is given.
+    pub generated: bool,
+    /// The node's value or the component's default; never a secret's value.
+    pub value: Option<String>,
+}
+
+/// Instances on one cloud.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct CloudCount {
+    pub cloud: String,
+    pub instances: u32,
+}
+
+/// What the launch dialog shows: the problems with this placement, the clouds, the nodes, the
+/// inputs and the plan preview from `slipway-plan`.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct LaunchPlan {
+    pub problems: Vec<DiagnosticView>,
+    /// Every known cloud (built in and configured): name, kind.
+    pub clouds: Vec<(String, String)>,
+    pub nodes: Vec<LaunchNode>,
+    pub inputs: Vec<LaunchInput>,
+    pub keep_running: KeepRunning,
+    pub per_cloud: Vec<CloudCount>,
+    pub steps: u32,
+    /// The names (`web.1/deployment`) of the steps on the critical path.
+    pub critical_path: Vec<String>,
+    /// Its length in steps (each estimated at one unit).
+    pub lower_bound: f64,
+}
+
+/// One live update of a followed run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunUpdate {
+    /// Everything but the logs, sent first and whenever anything recorded changed.
+    Detail { detail: Box<RunDetail> },
+    /// New log lines, oldest first.
+    Logs { lines: Vec<LogLine> },
+    /// The run reached a final state and every line has been sent; nothing follows.
+    End,
+}
+
+fn options(store: &Store, p: &Placement) -> Result<ValidateOptions, CommandError> {
+    let clouds = slipway_clouds::known_clouds(store)?;
+    Ok(ValidateOptions {
+        default_cloud: p.cloud.clone(),
+        node_clouds: p.node_clouds.iter().cloned().collect(),
+        clouds: Some(clouds.into_iter().collect()),
+        sets: p
+            .inputs
+            .iter()
+            .map(|(node, input, value)| SetValue {
+                node: node.clone(),
+                input: input.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// The launch dialog's content for `recipe` placed as `placement`.
+pub fn launch_plan(ctx: &Context, args: LaunchPlanArgs) -> Result<LaunchPlan, CommandError> {
+    let (recipe, placement) = (&args.recipe, &args.placement);
+    let store = ctx.store();
+    let opts = options(&store, placement)?;
+    let clouds = slipway_clouds::known_clouds(&store)?;
+    drop(store);
+    let map = SourceMap::default();
+    let problems: Vec<DiagnosticView> = validate(recipe, &map, &opts)
+        .iter()
+        .map(DiagnosticView::from)
+        .collect();
+    // A cloud is unusable for a node when placing the whole deployment there makes the node's
+    // image miss a mapping.
+    let mut unusable: HashMap<String, Vec<UnusableCloud>> = HashMap::new();
+    for (cloud, _) in &clouds {
+        let on = ValidateOptions {
+            default_cloud: Some(cloud.clone()),
+            node_clouds: HashMap::new(),
+            clouds: opts.clouds.clone(),
+            sets: Vec::new(),
+        };
+        for d in validate(recipe, &map, &on) {
+            if d.code != Code::MissingCloudMapping {
+                continue;
+            }
+            if let Some(node) = recipe
+                .deployment
+                .nodes
+                .keys()
+                .find(|n| d.message.starts_with(&format!("node `{n}` ")))
+            {
+                unusable
+                    .entry(node.clone())
+                    .or_default()
+                    .push(UnusableCloud {
+                        cloud: cloud.clone(),
+                        reason: d.message.clone(),
+                    });
+            }
+        }
+    }
+    let nodes = recipe
+        .deployment
+        .nodes
+        .iter()
+        .map(|(name, node)| LaunchNode {
+            node: name.clone(),
+            component: node.component.clone(),
+            multiplicity: node.multiplicity,
+            cloud: opts.cloud_of(name, node).to_string(),
+            unusable: unusable.remove(name).unwrap_or_default(),
+        })
+        .collect();
+    let mut inputs = Vec::new();
+    for (name, node) in &recipe.deployment.nodes {
+        let Some(component) = recipe.components.get(&node.component) else {
+            continue;
+        };
+        for (input, spec) in &component.inputs {
+            let given = node.inputs.get(input);
+            if matches!(given, Some(slipway_recipe::InputValue::Wire { .. })) {
+                continue;
+            }
+            let value = match given {
+                Some(slipway_recipe::InputValue::Value(v)) => Some(v.clone()),
+                _ => spec.default.clone(),
+            };
+            inputs.push(LaunchInput {
+                node: name.clone(),
+                input: input.clone(),
+                secret: spec.secret,
+                required: spec.required,
+                generated: spec.generate.is_some(),
+                value: if spec.secret { None } else { value },
+            });
+        }
+    }
+    let mut plan = LaunchPlan {
+        problems,
+        clouds,
+        nodes,
+        inputs,
+        keep_running: recipe.deployment.keep_running,
+        per_cloud: Vec::new(),
+        steps: 0,
+        critical_path: Vec::new(),
+        lower_bound: 0.0,
+    };
+    if plan.problems.iter().any(|d| d.severity == Severity::Error) {
+        return Ok(plan);
+    }
+    if let Ok(p) = slipway_plan::Plan::build(recipe, &opts) {
+        for i in &p.instances {
+            match plan.per_cloud.iter_mut().find(|c| c.cloud == i.cloud) {
+                Some(c) => c.instances += 1,
+                None => plan.per_cloud.push(CloudCount {
+                    cloud: i.cloud.clone(),
+                    instances: 1,
+                }),
+            }
+        }
+        plan.steps = u32::try_from(p.steps.len()).unwrap_or(u32::MAX);
+        plan.critical_path = p.critical_path.iter().map(|&s| p.step_name(s)).collect();
+        plan.lower_bound = p.lower_bound;
+    }
+    Ok(plan)
+}
+
+/// Launches `recipe` placed as `placement`: saves it as a new library version when it changed,
+/// records the module versions, and starts the run's background owner. The run's id.
+pub fn run_launch(ctx: &Context, args: RunLaunchArgs) -> Result<String, CommandError> {
+    let (recipe, placement, keep) = (&args.recipe, &args.placement, args.keep);
+    let mut store = ctx.store();
+    let opts = options(&store, placement)?;
+    let errors: Vec<_> = validate(recipe, &SourceMap::default(), &opts)
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if let Some(first) = errors.first() {
+        return Err(CommandError::new(
+            ErrorCode::RecipeInvalid,
+            format!("the deployment cannot be launched: {}", first.message),
+        ));
+    }
+    let now = ctx.now();
+    let saved = store.import_recipe(recipe, Some("launched"), now)?;
+    let version = saved
+        .iter()
+        .find(|m| m.kind == slipway_store::ModuleKind::Deployment)
+        .map(|m| m.version);
+    let (_, modules) = store.export_recipe_versions(&recipe.name, version)?;
+    let text = to_yaml(recipe);
+    let nonce = u16::try_from(now.rem_euclid(65_521)).unwrap_or(0) ^ (std::process::id() as u16);
+    let run_id = slipway_store::new_run_id(now, nonce);
+    let run_dir = ctx.home.join("runs").join(&run_id);
+    std::fs::create_dir_all(&run_dir).map_err(|e| {
+        CommandError::new(ErrorCode::FileWrite, format!("{}: {e}", run_dir.display()))
+    })?;
+    let file = run_dir.join("recipe.slipway.yaml");
+    std::fs::write(&file, &text)
+        .map_err(|e| CommandError::new(ErrorCode::FileWrite, format!("{}: {e}", file.display())))?;
+    let node_clouds: Vec<String> = placement
+        .node_clouds
+        .iter()
+        .map(|(n, c)| format!("{n}={c}"))
+        .collect();
+    let sets: Vec<String> = placement
+        .inputs
+        .iter()
+        .map(|(n, i, v)| format!("{n}.{i}={v}"))
+        .collect();
+    let exe = ctx.cli.clone();
+    let child = slipway_engine::start_detached(
+        &mut store,
+        &slipway_engine::Detach {
+            exe: &exe,
+            file: &file,
+            run_id: &run_id,
+            name: &recipe.name,
+            recipe_text: &text,
+            keep: keep.unwrap_or(recipe.deployment.keep_running),
+            cloud: placement.cloud.as_deref(),
+            node_clouds: &node_clouds,
+            sets: &sets,
+            run_dir: &run_dir,
+            modules: &modules,
+            now,
+        },
+    )
+    .map_err(|e| CommandError::new(ErrorCode::CloudUnavailable, e))?;
+    reap(child);
+    drop(store);
+    ctx.remember_launch(&run_id);
+    Ok(run_id)
+}
+
+/// Waits for a background process in a thread of its own, so that it leaves no zombie while the
+/// app is open; the process itself is not tied to this one.
+fn reap(mut child: std::process::Child) {
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+}
+
+pub fn runs_list(ctx: &Context, _args: RunsListArgs) -> Result<Vec<RunHistoryEntry>, CommandError> {
+    Ok(ctx.store().run_history()?)
+}
+
+pub fn run_get(ctx: &Context, args: RunGetArgs) -> Result<RunDetail, CommandError> {
+    ctx.store()
+        .run(&args.id)?
+        .ok_or_else(|| not_found(&args.id))
+}
+
+pub fn run_recipe(ctx: &Context, args: RunRecipeArgs) -> Result<Recipe, CommandError> {
+    let detail = ctx
+        .store()
+        .run(&args.id)?
+        .ok_or_else(|| not_found(&args.id))?;
+    let checked = slipway_recipe::check(&detail.recipe_text, &ValidateOptions::default());
+    match checked.recipe {
+        Some(recipe) => Ok(recipe),
+        None => Err(CommandError::new(
+            ErrorCode::RecipeInvalid,
+            format!("the recipe of run `{}` cannot be read back", args.id),
+        )),
+    }
+}
+
+fn not_found(id: &str) -> CommandError {
+    CommandError::new(ErrorCode::StoreNotFound, format!("there is no run `{id}`"))
+}
+
+pub fn run_logs(ctx: &Context, args: RunLogsArgs) -> Result<Vec<LogLine>, CommandError> {
+    let limit = args.limit.map_or(10_000, |l| l as usize);
+    Ok(ctx.store().logs(
+        &args.id,
+        args.instance.as_deref(),
+        args.after.unwrap_or(0),
+        limit,
+    )?)
+}
+
+/// Terminates a run the way `slipway terminate RUN` does (it is that command, in the
+/// background): the owner is signalled, and an interrupted run is torn down from here. Returns
+/// once the terminator has started; the run view shows the rest.
+pub fn run_terminate(ctx: &Context, args: RunTerminateArgs) -> Result<(), CommandError> {
+    let id = args.id.as_str();
+    let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(
+            ctx.home
+                .join("runs")
+                .join(&run.run.id)
+                .join("terminate.log"),
+        )
+        .ok();
+    let mut cmd = std::process::Command::new(&ctx.cli);
+    cmd.args(["terminate", &run.run.id])
+        .stdin(std::process::Stdio::null());
+    match log {
+        Some(f) => {
+            if let Ok(out) = f.try_clone() {
+                cmd.stdout(out);
+            }
+            cmd.stderr(f);
+        }
+        None => {
+            cmd.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        }
+    }
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().map_err(|e| {
+        CommandError::new(
+            ErrorCode::CloudUnavailable,
+            format!("could not start `{} terminate`: {e}", ctx.cli.display()),
+        )
+    })?;
+    reap(child);
+    Ok(())
+}
+
+pub fn run_delete(ctx: &Context, args: RunDeleteArgs) -> Result<bool, CommandError> {
+    let id = args.id.as_str();
+    let deleted = ctx.store().delete_run(id)?;
+    if deleted {
+        let _ = std::fs::remove_dir_all(ctx.home.join("runs").join(id));
+    }
+    Ok(deleted)
+}
+
+/// Opens a fetched report (or, with `folder`, its folder) with the desktop's default program.
+pub fn report_open(ctx: &Context, args: ReportOpenArgs) -> Result<(), CommandError> {
+    let bad =
+        |what: &str| what.is_empty() || what.split('/').any(|part| part == ".." || part.is_empty());
+    if bad(&args.id) || bad(&args.instance) || bad(&args.path) {
+        return Err(CommandError::new(
+            ErrorCode::ArgsInvalid,
+            "not a report of this run",
+        ));
+    }
+    let file: PathBuf = ctx
+        .home
+        .join("runs")
+        .join(&args.id)
+        .join("reports")
+        .join(&args.instance)
+        .join(&args.path);
+    let target = if args.folder {
+        file.parent().map(PathBuf::from).unwrap_or(file)
+    } else {
+        file
+    };
+    if !target.exists() {
+        return Err(CommandError::new(
+            ErrorCode::FileRead,
+            format!("{} does not exist", target.display()),
+        ));
+    }
+    let child = std::process::Command::new("xdg-open")
+        .arg(&target)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| CommandError::new(ErrorCode::FileRead, format!("xdg-open: {e}")))?;
+    reap(child);
+    Ok(())
+}
+
+/// Stops the live updates started with `token` (the page left the run view).
+pub fn follow_stop(ctx: &Context, args: FollowStopArgs) -> Result<(), CommandError> {
+    ctx.stop_follow(&args.token);
+    Ok(())
+}
+
+/// How often a follower looks at the store: well inside the 250 ms the UI promises.
+const POLL: Duration = Duration::from_millis(40);
+/// The shortest time between two details sent to the page.
+const DETAIL_EVERY: Duration = Duration::from_millis(120);
+
+/// Follows a run through the store, on its own connection (the app's commands are not held up),
+/// sending its detail whenever it changed and its new log lines, until it ends or `send` says
+/// nobody listens. Lines after `after_log` only.
+pub fn run_follow(
+    ctx: &Context,
+    args: RunFollowArgs,
+    send: &mut dyn FnMut(RunUpdate) -> bool,
+) -> Result<(), CommandError> {
+    let (id, after_log) = (args.id.as_str(), args.after_log.unwrap_or(0));
+    let stop = || ctx.follow_stopped(&args.token);
+    let store = Store::open(&ctx.home)?;
+    let mut last_mark = None;
+    let mut last_detail: Option<Instant> = None;
+    let mut last_log = after_log;
+    loop {
+        if stop() {
+            return Ok(());
+        }
+        let mark = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
+        let mut finished = false;
+        // The detail of a big run is large: at most one every DETAIL_EVERY (still well inside
+        // the 250 ms promised); log lines go out at every poll.
+        if last_mark != Some(mark) && last_detail.is_none_or(|at| at.elapsed() >= DETAIL_EVERY) {
+            last_detail = Some(Instant::now());
+            let detail = store.run(id)?.ok_or_else(|| not_found(id))?;
+            // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
+            finished = detail.run.state.is_final();
+            last_mark = Some(mark);
+            if !send(RunUpdate::Detail {
+                detail: Box::new(detail),
+            }) {
+                return Ok(());
+            }
+        }
+        loop {
+            let lines = store.logs(id, None, last_log, 2000)?;
+            let Some(last) = lines.last() else { break };
+            last_log = last.id;
+            let full = lines.len() == 2000;
+            if !send(RunUpdate::Logs { lines }) {
+                return Ok(());
+            }
+            if !full {
+                break;
+            }
+        }
+        // A final run has nothing more to say once its last lines are out (a kept `ready` run
+        // may still be terminated: it is followed on).
+        if finished {
+            let _ = send(RunUpdate::End);
+            return Ok(());
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Sends the runs history whenever it changed (a run started by the CLI appears at once), until
+/// `stop` or nobody listens.
+pub fn runs_follow(
+    ctx: &Context,
+    args: RunsFollowArgs,
+    send: &mut dyn FnMut(Vec<RunHistoryEntry>) -> bool,
+) -> Result<(), CommandError> {
+    let stop = || ctx.follow_stopped(&args.token);
+    let store = Store::open(&ctx.home)?;
+    let mut last = None;
+    loop {
+        if stop() {
+            return Ok(());
+        }
+        let history = store.run_history()?;
+        if last.as_ref() != Some(&history) {
+            if !send(history.clone()) {
+                return Ok(());
+            }
+            last = Some(history);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}

@@ -1,0 +1,482 @@
+//! `slipway run --cloud lab` on an `ssh` cloud: real sshd servers on loopback addresses
+//! (127.202.0.x, far from those `local` leases from 127.1.0.1 up; see the ssh driver's test
+//! support), the real binary, a real store. Needs Debian's `openssh-server` and root. The
+//! secret-key test needs a keychain (skipped with a note when none answers, unless
+//! `SLIPWAY_REQUIRE_KEYCHAIN=1`).
+
+mod common;
+#[path = "../../slipway-driver-ssh/tests/support/mod.rs"]
+mod sshd;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::{repo, slipway_in as slipway, text};
+use sshd::{next_address, processes_of, ClientKey, Sshd};
+
+/// This binary's loopback addresses.
+const BASE: u8 = 202;
+
+struct Lab {
+    key: ClientKey,
+    hosts: Vec<Sshd>,
+    home: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new(n: usize) -> Lab {
+        let key = ClientKey::new();
+        let hosts = (0..n)
+            .map(|_| Sshd::start(&next_address(BASE), &key))
+            .collect();
+        Lab {
+            key,
+            hosts,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn hosts_setting(&self) -> String {
+        let entries: Vec<String> = self.hosts.iter().map(|h| h.entry()).collect();
+        format!("hosts={}", entries.join(","))
+    }
+
+    /// `slipway clouds add lab ssh` with the key file.
+    fn add_cloud(&self) {
+        let key = format!("key_file={}", self.key.private.display());
+        let out = slipway(
+            self.home.path(),
+            &[
+                "clouds",
+                "add",
+                "lab",
+                "ssh",
+                "--setting",
+                &self.hosts_setting(),
+                "--setting",
+                &key,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+
+    fn slipway(&self, args: &[&str]) -> Output {
+        slipway(self.home.path(), args)
+    }
+}
+
+fn events(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn leases(home: &Path, run_id: &str) -> Vec<slipway_store::HostLease> {
+    slipway_store::Store::open(home)
+        .unwrap()
+        .host_leases(run_id, "lab")
+        .unwrap()
+}
+
+#[test]
+fn web_with_db_runs_on_ssh_hosts_as_on_local() {
+    let lab = Lab::new(4);
+    lab.add_cloud();
+    let file = repo("assets/examples/web-with-db.slipway.yaml");
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "never",
+        "--json",
+    ]);
+    let all = events(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    let run_id = all[0]["run_id"].as_str().unwrap().to_string();
+    let smoke: Vec<&str> = all
+        .iter()
+        .filter(|e| e["event"] == "log" && e["instance"] == "smoke.1")
+        .map(|e| e["line"].as_str().unwrap())
+        .collect();
+    let oks: Vec<&&str> = smoke
+        .iter()
+        .filter(|l| l.starts_with("ok http://"))
+        .collect();
+    assert_eq!(oks.len(), 2, "{smoke:?}");
+    let status = lab.slipway(&["status", &run_id, "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let param = |inst: &str, name: &str| {
+        s["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["instance"] == inst && p["name"] == name)
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Every instance got a host of its own, and wires carry their addresses.
+    let mut hostnames: Vec<String> = ["db.1", "web.1", "web.2", "smoke.1"]
+        .iter()
+        .map(|i| param(i, "hostname"))
+        .collect();
+    let db_host = param("db.1", "hostname");
+    assert_eq!(param("web.2", "db_host"), db_host);
+    assert_eq!(param("db.1", "db_password"), "***");
+    assert!(
+        oks[0].contains(&format!("using database {db_host}:5432")),
+        "{oks:?}"
+    );
+    hostnames.sort();
+    let mut ips: Vec<String> = lab.hosts.iter().map(|h| h.ip.clone()).collect();
+    ips.sort();
+    assert_eq!(hostnames, ips);
+    // Reports came back as on local.
+    let report = lab
+        .home
+        .path()
+        .join("runs")
+        .join(&run_id)
+        .join("reports/smoke.1/smoke.txt");
+    assert!(std::fs::read_to_string(report)
+        .unwrap()
+        .starts_with("checked: http://"));
+    assert!(lab
+        .home
+        .path()
+        .join("runs")
+        .join(&run_id)
+        .join("reports/db.1/kv.log")
+        .exists());
+    // `keep: never`: nothing left running, no directory, no lease.
+    assert!(processes_of(&run_id).is_empty());
+    assert!(!Path::new(&format!("/root/.slipway/runs/{run_id}")).exists());
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+#[test]
+fn a_kept_run_is_terminated_and_its_hosts_released() {
+    let lab = Lab::new(1);
+    lab.add_cloud();
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "always",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    assert_eq!(leases(lab.home.path(), &run_id).len(), 1);
+    assert!(Path::new(&format!("/root/.slipway/runs/{run_id}")).exists());
+    // The host is taken: another run needing it fails before anything starts.
+    let out = lab.slipway(&["run", file.to_str().unwrap(), "--cloud", "lab"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("needs 1 host(s)") && err.contains("only 0 of its 1"),
+        "{err}"
+    );
+    assert!(err.contains(&run_id), "{err}");
+
+    for _ in 0..2 {
+        let out = lab.slipway(&["terminate", &run_id]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    assert!(processes_of(&run_id).is_empty());
+    assert!(!Path::new(&format!("/root/.slipway/runs/{run_id}")).exists());
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+#[test]
+fn clouds_test_reports_every_host() {
+    let mut lab = Lab::new(2);
+    lab.add_cloud();
+    let out = lab.slipway(&["clouds", "test", "lab"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("cloud `lab`: ok"));
+    lab.hosts[1].stop();
+    let out = lab.slipway(&["clouds", "test", "lab", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("{}: ok", lab.hosts[0].entry())),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("{} refused the connection", lab.hosts[1].key())),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_changed_host_key_is_refused_until_forgotten() {
+    let mut lab = Lab::new(1);
+    lab.add_cloud();
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let run = |lab: &Lab| {
+        lab.slipway(&[
+            "run",
+            file.to_str().unwrap(),
+            "--cloud",
+            "lab",
+            "--keep",
+            "never",
+        ])
+    };
+    let out = run(&lab);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    lab.hosts[0].restart_with_new_host_key();
+    let out = run(&lab);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("has changed"), "{err}");
+    assert_eq!(
+        err.matches("SHA256:").count() % 2,
+        0,
+        "both fingerprints: {err}"
+    );
+    let host = lab.hosts[0].key();
+    let out = lab.slipway(&["clouds", "forget-host", "lab", &host]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(&lab);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_private_key_from_the_keychain_logs_in() {
+    let lab = Lab::new(1);
+    let keychain = slipway_secrets::Keychain::for_home(lab.home.path());
+    if let Err(e) = keychain.probe() {
+        if std::env::var("SLIPWAY_REQUIRE_KEYCHAIN").as_deref() == Ok("1") {
+            panic!("SLIPWAY_REQUIRE_KEYCHAIN=1 but no keychain is reachable: {e}");
+        }
+        eprintln!("SKIPPED: no keychain reachable ({e})");
+        return;
+    }
+    let out = lab.slipway(&[
+        "clouds",
+        "add",
+        "lab",
+        "ssh",
+        "--setting",
+        &lab.hosts_setting(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No key yet: says how to give one.
+    let out = lab.slipway(&["clouds", "test", "lab"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("slipway secret set lab private_key"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["secret", "set", "lab", "private_key"])
+        .env("SLIPWAY_HOME", lab.home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lab.key.private_text().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The key is nowhere in the data directory.
+    let secret_line = lab.key.private_text().lines().nth(1).unwrap().to_string();
+    for entry in walk(lab.home.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&secret_line),
+            "{} holds the private key",
+            entry.display()
+        );
+    }
+    keychain.remove("lab", "private_key").unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+const FAILING: &str = r#"
+slipway: 1
+name: failing
+images:
+  base: {}
+components:
+  server:
+    image: base
+    outputs: { url: {} }
+    recipes:
+      deployment: |
+        nohup sleep 1000 >/dev/null 2>&1 &
+        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
+  test:
+    image: base
+    inputs: { url: { required: true } }
+    recipes:
+      deployment: |
+        echo "testing $url"
+        echo "assertion failed" >&2
+        exit 3
+      reporting: |
+        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
+deployment:
+  keep_running: on-success
+  nodes:
+    server: { component: server }
+    test: { component: test, inputs: { url: { from: server.url } } }
+"#;
+
+#[test]
+fn a_failing_test_exits_1_fetches_reports_and_tears_down() {
+    let lab = Lab::new(2);
+    lab.add_cloud();
+    let file = lab.home.path().join("failing.slipway.yaml");
+    std::fs::write(&file, FAILING).unwrap();
+    let out = lab.slipway(&["run", file.to_str().unwrap(), "--cloud", "lab", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    let report = lab
+        .home
+        .path()
+        .join("runs")
+        .join(&run_id)
+        .join("reports/test.1/junit.txt");
+    assert_eq!(
+        std::fs::read_to_string(report).unwrap(),
+        "failure details\n"
+    );
+    let logs = text(&lab.slipway(&["logs", &run_id, "test.1"]).stdout);
+    assert!(logs.contains("assertion failed"), "{logs}");
+    // `on-success` and it failed: everything is torn down, the daemon too.
+    assert!(processes_of(&run_id).is_empty());
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+#[test]
+fn multi_line_outputs_cross_the_wire() {
+    let lab = Lab::new(3);
+    lab.add_cloud();
+    let file = repo("assets/examples/multiline-outputs.slipway.yaml");
+    let local = tempfile::tempdir().unwrap();
+    let on_local = slipway(
+        local.path(),
+        &["run", file.to_str().unwrap(), "--keep", "never", "--json"],
+    );
+    assert_eq!(
+        on_local.status.code(),
+        Some(0),
+        "{}",
+        text(&on_local.stderr)
+    );
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "never",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The same lines as on local, but for addresses.
+    let lines = |o: &Output| -> Vec<String> {
+        let mut v: Vec<String> = events(o)
+            .iter()
+            .filter(|e| e["event"] == "log" && e["stream"] == "stdout")
+            .filter(|e| !e["line"].as_str().unwrap().contains("127."))
+            .map(|e| format!("{} {}", e["instance"], e["line"]))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines(&out), lines(&on_local));
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    assert!(processes_of(&run_id).is_empty());
+}
+
+#[test]
+fn two_runs_at_once_never_share_a_host() {
+    let lab = Lab::new(1);
+    lab.add_cloud();
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args([
+                "run",
+                file.to_str().unwrap(),
+                "--cloud",
+                "lab",
+                "--keep",
+                "always",
+                "--json",
+            ])
+            .env("SLIPWAY_HOME", lab.home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<_> = outs.iter().map(|o| o.status.code()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [Some(0), Some(3)],
+        "{:?}",
+        outs.iter().map(|o| text(&o.stderr)).collect::<Vec<_>>()
+    );
+    let loser = outs.iter().find(|o| o.status.code() == Some(3)).unwrap();
+    // With --json the failure is an event on stdout.
+    let said = format!("{}{}", text(&loser.stdout), text(&loser.stderr));
+    assert!(said.contains("only 0 of its 1"), "{said}");
+    let winner = outs.iter().find(|o| o.status.code() == Some(0)).unwrap();
+    let run_id = events(winner)[0]["run_id"].as_str().unwrap().to_string();
+    let out = lab.slipway(&["terminate", &run_id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}

@@ -1,0 +1,678 @@
+//! The `docker` cloud (SPEC §5): an instance is a container on a Docker Engine (or Podman's
+//! Docker-compatible API), reached through the engine's API with `bollard`; recipes run through
+//! the exec API by the shared remote-step helper ([`slipway_driver::remote`]).
+//!
+//! Owns: connecting to the engine (the `endpoint` setting, else `DOCKER_HOST`, else the local
+//! socket), pulling missing images, one network per run (unless the `network` setting names
+//! one), containers that stay up under a small init as PID 1, and finding all of them again by
+//! label (`slipway.run`, `slipway.node`, `slipway.index`). Never: shells out to the `docker`
+//! CLI, or bind-mounts host paths (files move through the archive endpoints, so a remote engine
+//! works the same).
+
+mod transport;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
+    RemoveContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use slipway_driver::remote::{self, RemoteDir};
+use slipway_driver::{
+    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
+    StepRequest, StepResult,
+};
+use tokio::sync::{mpsc, Mutex, OnceCell};
+use tokio_util::sync::CancellationToken;
+
+pub use transport::Container;
+
+/// Labels on every container and network the driver creates.
+pub const LABEL_RUN: &str = "slipway.run";
+pub const LABEL_NODE: &str = "slipway.node";
+pub const LABEL_INDEX: &str = "slipway.index";
+
+/// Where an instance's directory (`remote::RemoteDir`) lives inside its container: writable by
+/// whatever user the image runs as.
+const INSTANCE_ROOT: &str = "/tmp/slipway";
+
+/// Resource ids of networks, as `list_tagged` returns them beside container ids.
+const NETWORK_PREFIX: &str = "network/";
+
+/// The settings of one `docker` cloud (declared in `slipway-clouds`' `settings.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DockerSettings {
+    /// `unix:///…`, `tcp://…`, `http://…`; `None`: `DOCKER_HOST`, then the local socket.
+    pub endpoint: Option<String>,
+    /// An existing network every container joins; `None`: a network per run.
+    pub network: Option<String>,
+    /// `linux/amd64`, …: the platform images are pulled and containers created for.
+    pub platform: Option<String>,
+}
+
+/// What the driver keeps per instance (`Provisioned.state`): enough to reach the container
+/// from another process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub container: String,
+    pub network: String,
+    pub root: String,
+}
+
+pub struct DockerDriver {
+    settings: DockerSettings,
+    client: OnceCell<Docker>,
+    /// Run id → the run's network, once made (or found) by this process.
+    networks: Mutex<HashMap<String, String>>,
+}
+
+/// A bollard error as a person reads it: the engine's own message when it sent one.
+pub(crate) fn api_error(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// `[a-zA-Z0-9_.-]` only, as container and network names allow.
+fn name_part(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn label_filter(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_string(),
+        pairs.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    )])
+}
+
+impl DockerDriver {
+    pub const KIND: &'static str = "docker";
+
+    pub fn new(settings: DockerSettings) -> Self {
+        DockerDriver {
+            settings,
+            client: OnceCell::new(),
+            networks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        self.settings
+            .endpoint
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    }
+
+    /// The client, connected and at an API version the engine speaks.
+    async fn docker(&self) -> Result<&Docker, DriverError> {
+        self.client
+            .get_or_try_init(|| async {
+                let endpoint = self.endpoint();
+                if endpoint.starts_with("ssh://") || endpoint.starts_with("https://") {
+                    return Err(DriverError::bad_settings(format!(
+                        "the Docker endpoint {endpoint} needs ssh or TLS, which this build does not include: use unix:// or tcp:// (e.g. through an ssh tunnel)"
+                    )));
+                }
+                let docker = Docker::connect_with_host(&endpoint).map_err(|e| match e {
+                    bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(
+                        format!(
+                            "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
+                        ),
+                    ),
+                    e => DriverError::bad_settings(format!(
+                        "cannot use the Docker endpoint {endpoint}: {e}"
+                    )),
+                })?;
+                docker.negotiate_version().await.map_err(|e| {
+                    DriverError::transient(format!(
+                        "the Docker Engine at {endpoint} does not answer: {}",
+                        api_error(&e)
+                    ))
+                })
+            })
+            .await
+    }
+
+    /// Engine name, version and API version, for `clouds test`.
+    pub async fn engine_version(&self) -> Result<String, DriverError> {
+        let docker = self.docker().await?;
+        let endpoint = self.endpoint();
+        docker.ping().await.map_err(|e| {
+            DriverError::transient(format!(
+                "the Docker Engine at {endpoint} does not answer: {}",
+                api_error(&e)
+            ))
+        })?;
+        let v = docker.version().await.map_err(|e| {
+            DriverError::transient(format!(
+                "the Docker Engine at {endpoint} does not say its version: {}",
+                api_error(&e)
+            ))
+        })?;
+        let product = v
+            .platform
+            .as_ref()
+            .map(|p| p.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "Docker Engine".into());
+        Ok(format!(
+            "{product} {} (API {}) at {endpoint}",
+            v.version.as_deref().unwrap_or("?"),
+            v.api_version.as_deref().unwrap_or("?"),
+        ))
+    }
+
+    /// Makes sure `image` is present, pulling it when it is not.
+    async fn ensure_image(&self, image: &str) -> Result<(), DriverError> {
+        let docker = self.docker().await?;
+        match docker.inspect_image(image).await {
+            Ok(_) => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => {
+                return Err(DriverError::transient(format!(
+                    "cannot look up the image `{image}`: {}",
+                    api_error(&e)
+                )))
+            }
+        }
+        let mut pull = docker.create_image(
+            Some(CreateImageOptions {
+                from_image: Some(image.to_string()),
+                platform: self.settings.platform.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            None,
+            None,
+        );
+        while let Some(progress) = pull.next().await {
+            let failed = match progress {
+                Ok(p) => p.error_detail.and_then(|d| d.message),
+                Err(e) => Some(api_error(&e)),
+            };
+            if let Some(why) = failed {
+                return Err(DriverError::not_found(format!(
+                    "the image `{image}` is not on the Docker Engine and cannot be pulled: {why}"
+                )));
+            }
+        }
+        // A pull that "succeeds" without the image (some registries) is still no image.
+        docker.inspect_image(image).await.map(|_| ()).map_err(|e| {
+            DriverError::not_found(format!(
+                "the image `{image}` is not on the Docker Engine after pulling it: {}",
+                api_error(&e)
+            ))
+        })
+    }
+
+    /// The network the run's containers join: the configured one, or the run's own (made once).
+    async fn network_for(&self, run_id: &str) -> Result<String, DriverError> {
+        if let Some(n) = &self.settings.network {
+            return Ok(n.clone());
+        }
+        let docker = self.docker().await?;
+        let mut networks = self.networks.lock().await;
+        if let Some(n) = networks.get(run_id) {
+            return Ok(n.clone());
+        }
+        let name = format!("slipway-{}", name_part(run_id));
+        let existing = docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(label_filter(&[(LABEL_RUN, run_id)])),
+            }))
+            .await
+            .map_err(|e| {
+                DriverError::transient(format!("cannot list networks: {}", api_error(&e)))
+            })?;
+        if !existing.iter().any(|n| n.name.as_deref() == Some(&name)) {
+            docker
+                .create_network(NetworkCreateRequest {
+                    name: name.clone(),
+                    driver: Some("bridge".into()),
+                    labels: Some(HashMap::from([(LABEL_RUN.to_string(), run_id.to_string())])),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    DriverError::other(format!(
+                        "cannot create the network {name}: {}",
+                        api_error(&e)
+                    ))
+                })?;
+        }
+        networks.insert(run_id.to_string(), name.clone());
+        Ok(name)
+    }
+
+    async fn provision_one(
+        &self,
+        run_id: &str,
+        spec: &InstanceSpec,
+    ) -> Result<Provisioned, DriverError> {
+        let image = spec
+            .image
+            .as_ref()
+            .and_then(|i| i.image.clone())
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| {
+                DriverError::bad_settings(format!(
+                    "{} has no Docker image: map its image with `clouds: {{ docker: {{ image: … }} }}`",
+                    spec.name
+                ))
+            })?;
+        self.ensure_image(&image).await?;
+        let network = self.network_for(run_id).await?;
+        let docker = self.docker().await?;
+        let name = format!(
+            "slipway-{}-{}-{}",
+            name_part(run_id),
+            name_part(&spec.node),
+            spec.index
+        );
+        let labels = HashMap::from([
+            (LABEL_RUN.to_string(), run_id.to_string()),
+            (LABEL_NODE.to_string(), spec.node.clone()),
+            (LABEL_INDEX.to_string(), spec.index.to_string()),
+        ]);
+        let body = ContainerCreateBody {
+            image: Some(image.clone()),
+            hostname: Some(format!("{}-{}", name_part(&spec.node), spec.index)),
+            labels: Some(labels),
+            // A machine, not a service: whatever the image would start, the container idles
+            // under a small init (PID 1 reaps the daemons recipes leave behind).
+            entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+            cmd: Some(vec![
+                "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done".into(),
+            ]),
+            host_config: Some(HostConfig {
+                init: Some(true),
+                network_mode: Some(network.clone()),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    EndpointSettings::default(),
+                )])),
+            }),
+            ..Default::default()
+        };
+        let options = || CreateContainerOptions {
+            name: Some(name.clone()),
+            platform: self.settings.platform.clone().unwrap_or_default(),
+        };
+        let created = match docker.create_container(Some(options()), body.clone()).await {
+            // Left by an earlier attempt at this instance (a resumed run): replace it.
+            Err(e) if status_of(&e) == Some(409) => {
+                remove_container(docker, &name).await?;
+                docker.create_container(Some(options()), body).await
+            }
+            other => other,
+        }
+        .map_err(|e| match status_of(&e) {
+            Some(404) => DriverError::not_found(format!(
+                "cannot create {}: the image `{image}` or the network {network} is missing: {}",
+                spec.name,
+                api_error(&e)
+            )),
+            _ => DriverError::other(format!(
+                "cannot create the container {name} for {}: {}",
+                spec.name,
+                api_error(&e)
+            )),
+        })?;
+        let id = created.id;
+        let started = async {
+            docker
+                .start_container(&id, None)
+                .await
+                .map_err(|e| format!("cannot start it: {}", api_error(&e)))?;
+            let inspected = docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(|e| format!("cannot inspect it: {}", api_error(&e)))?;
+            inspected
+                .network_settings
+                .and_then(|s| s.networks)
+                .and_then(|mut n| n.remove(&network))
+                .and_then(|e| e.ip_address)
+                .filter(|ip| !ip.is_empty())
+                .ok_or_else(|| format!("it has no address on the network {network}"))
+        }
+        .await;
+        match started {
+            Ok(address) => {
+                let state = ContainerState {
+                    container: id.clone(),
+                    network,
+                    root: format!("{INSTANCE_ROOT}/{}", name_part(&spec.name)),
+                };
+                Ok(Provisioned {
+                    name: spec.name.clone(),
+                    resource_id: id,
+                    hostname: address,
+                    state: serde_json::to_value(state).expect("plain strings"),
+                })
+            }
+            Err(why) => {
+                let _ = remove_container(docker, &id).await;
+                Err(DriverError::other(format!(
+                    "the container {name} for {} was created, but {why}",
+                    spec.name
+                )))
+            }
+        }
+    }
+
+    fn state_of(instance: &Provisioned) -> Result<(ContainerState, RemoteDir), DriverError> {
+        let state: ContainerState = instance.state_as()?;
+        let dir = RemoteDir::new(state.root.clone())?;
+        Ok((state, dir))
+    }
+
+    /// Every container labelled with the run, running or not.
+    async fn run_containers(
+        &self,
+        docker: &Docker,
+        run_id: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, DriverError> {
+        docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(label_filter(&[(LABEL_RUN, run_id)])),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| DriverError::other(format!("cannot list containers: {}", api_error(&e))))
+    }
+
+    /// Removes the run's own network once no container of the run is left on the engine.
+    async fn remove_run_network(&self, run_id: &str) -> Result<(), DriverError> {
+        if self.settings.network.is_some() {
+            return Ok(());
+        }
+        let docker = self.docker().await?;
+        if !self.run_containers(docker, run_id).await?.is_empty() {
+            return Ok(());
+        }
+        for id in self.networks_of(run_id).await? {
+            remove_network(docker, &id).await?;
+        }
+        self.networks.lock().await.remove(run_id);
+        Ok(())
+    }
+
+    async fn networks_of(&self, run_id: &str) -> Result<Vec<String>, DriverError> {
+        let docker = self.docker().await?;
+        let networks = docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(label_filter(&[(LABEL_RUN, run_id)])),
+            }))
+            .await
+            .map_err(|e| DriverError::other(format!("cannot list networks: {}", api_error(&e))))?;
+        Ok(networks.into_iter().filter_map(|n| n.id).collect())
+    }
+
+    /// Every run id that labels a container or network on the engine (for `clouds sweep`).
+    async fn labelled_runs(&self) -> Result<Vec<String>, DriverError> {
+        let docker = self.docker().await?;
+        let filter = HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])]);
+        let containers = docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filter.clone()),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| {
+                DriverError::other(format!("cannot list containers: {}", api_error(&e)))
+            })?;
+        let networks = docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(filter),
+            }))
+            .await
+            .map_err(|e| DriverError::other(format!("cannot list networks: {}", api_error(&e))))?;
+        let mut runs: Vec<String> = containers
+            .into_iter()
+            .filter_map(|c| c.labels)
+            .chain(networks.into_iter().filter_map(|n| n.labels))
+            .filter_map(|mut l| l.remove(LABEL_RUN))
+            .collect();
+        runs.sort();
+        runs.dedup();
+        Ok(runs)
+    }
+}
+
+async fn remove_container(docker: &Docker, id: &str) -> Result<(), DriverError> {
+    match docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Ok(()),
+        // Already being removed by another call.
+        Err(e) if status_of(&e) == Some(409) && api_error(&e).contains("in progress") => Ok(()),
+        Err(e) => Err(DriverError::other(format!(
+            "cannot remove the container {}: {}",
+            transport::short(id),
+            api_error(&e)
+        ))),
+    }
+}
+
+async fn remove_network(docker: &Docker, id: &str) -> Result<(), DriverError> {
+    match docker.remove_network(id).await {
+        Ok(()) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Ok(()),
+        Err(e) => Err(DriverError::other(format!(
+            "cannot remove the network {}: {}",
+            transport::short(id),
+            api_error(&e)
+        ))),
+    }
+}
+
+#[async_trait::async_trait]
+impl Driver for DockerDriver {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    fn concurrency(&self) -> usize {
+        16
+    }
+
+    fn boot_timeout(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+
+    async fn check(&self) -> Result<(), DriverError> {
+        self.engine_version().await?;
+        if let Some(network) = &self.settings.network {
+            let docker = self.docker().await?;
+            docker
+                .inspect_network(network, None)
+                .await
+                .map_err(|e| match status_of(&e) {
+                    Some(404) => DriverError::bad_settings(format!(
+                        "the network `{network}` does not exist on the Docker Engine"
+                    )),
+                    _ => DriverError::transient(format!(
+                        "cannot inspect the network `{network}`: {}",
+                        api_error(&e)
+                    )),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn check_details(&self) -> Result<Option<String>, DriverError> {
+        self.check().await?;
+        self.engine_version().await.map(Some)
+    }
+
+    async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
+        let mut out = Vec::with_capacity(req.instances.len());
+        for spec in &req.instances {
+            out.push(self.provision_one(&req.run_id, spec).await);
+        }
+        out
+    }
+
+    async fn wait_ready(
+        &self,
+        _run_id: &str,
+        instance: &Provisioned,
+        _cancel: CancellationToken,
+    ) -> Result<(), DriverError> {
+        let (state, dir) = Self::state_of(instance)?;
+        let docker = self.docker().await?;
+        let inspected = docker
+            .inspect_container(&state.container, None)
+            .await
+            .map_err(|e| {
+                DriverError::other(format!(
+                    "the container of {} is gone: {}",
+                    instance.name,
+                    api_error(&e)
+                ))
+            })?;
+        let running = inspected.state.as_ref().and_then(|s| s.running) == Some(true);
+        if !running {
+            let why = inspected
+                .state
+                .and_then(|s| s.error.filter(|e| !e.is_empty()))
+                .unwrap_or_else(|| "it exited".into());
+            return Err(DriverError::other(format!(
+                "the container of {} does not run: {why}",
+                instance.name
+            )));
+        }
+        let container = Container {
+            docker,
+            id: &state.container,
+        };
+        remote::prepare(&container, &dir).await
+    }
+
+    async fn run_step(
+        &self,
+        req: StepRequest,
+        lines: mpsc::Sender<OutputLine>,
+        cancel: CancellationToken,
+    ) -> Result<StepResult, DriverError> {
+        let (state, dir) = Self::state_of(&req.instance)?;
+        let docker = self.docker().await?;
+        let container = Container {
+            docker,
+            id: &state.container,
+        };
+        let tag = format!("{}/{}", req.run_id, req.instance.name);
+        remote::run_step(&container, &dir, &tag, &req, lines, cancel).await
+    }
+
+    async fn fetch_reports(
+        &self,
+        _run_id: &str,
+        _run_dir: &Path,
+        instance: &Provisioned,
+        dest: &Path,
+    ) -> Result<Vec<(String, u64)>, DriverError> {
+        let (state, dir) = Self::state_of(instance)?;
+        let docker = self.docker().await?;
+        let container = Container {
+            docker,
+            id: &state.container,
+        };
+        remote::fetch_reports(&container, &dir, dest).await
+    }
+
+    async fn terminate(
+        &self,
+        run_id: &str,
+        _run_dir: &Path,
+        instances: &[Provisioned],
+    ) -> Result<(), DriverError> {
+        let docker = self.docker().await?;
+        let mut errors = Vec::new();
+        for instance in instances {
+            let removed = match instance.resource_id.strip_prefix(NETWORK_PREFIX) {
+                Some(network) => remove_network(docker, network).await,
+                None if instance.resource_id.is_empty() => Ok(()),
+                None => remove_container(docker, &instance.resource_id).await,
+            };
+            if let Err(e) = removed {
+                errors.push(e.message);
+            }
+        }
+        if let Err(e) = self.remove_run_network(run_id).await {
+            errors.push(e.message);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DriverError::new(ErrorKind::Other, errors.join("; ")))
+        }
+    }
+
+    async fn tagged_runs(&self) -> Result<Vec<String>, DriverError> {
+        self.labelled_runs().await
+    }
+
+    async fn list_tagged(&self, run_id: &str, _run_dir: &Path) -> Result<Vec<String>, DriverError> {
+        let docker = self.docker().await?;
+        let containers = self.run_containers(docker, run_id).await?;
+        let mut found: Vec<String> = containers.into_iter().filter_map(|c| c.id).collect();
+        found.extend(
+            self.networks_of(run_id)
+                .await?
+                .into_iter()
+                .map(|id| format!("{NETWORK_PREFIX}{id}")),
+        );
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_only_what_docker_allows() {
+        assert_eq!(name_part("r-2026/x y"), "r-2026-x-y");
+        assert_eq!(name_part("web_1.a"), "web_1.a");
+    }
+}
