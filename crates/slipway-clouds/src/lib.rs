@@ -9,8 +9,13 @@
 //! implements `slipway_driver::Driver` and is added to [`build_driver`] and [`RUNNABLE_KINDS`].
 
 pub mod settings;
+#[cfg(feature = "ec2")]
+mod ec2;
 #[cfg(feature = "ssh")]
 mod ssh;
+
+#[cfg(feature = "ec2")]
+pub use ec2::run_key_entry;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +38,8 @@ pub const RUNNABLE_KINDS: &[&str] = &[
     "ssh",
     #[cfg(feature = "docker")]
     "docker",
+    #[cfg(feature = "ec2")]
+    "ec2",
 ];
 
 /// Why a cloud's driver, or its configuration, could not be had.
@@ -290,7 +297,7 @@ pub fn build_driver(
     keychain: &Keychain,
     data_dir: &std::path::Path,
 ) -> Result<Arc<dyn Driver>, CloudError> {
-    #[cfg(not(feature = "ssh"))]
+    #[cfg(not(any(feature = "ssh", feature = "ec2")))]
     let _ = (settings, keychain, data_dir);
     match kind {
         "local" => {
@@ -312,6 +319,8 @@ pub fn build_driver(
                 },
             )))
         }
+        #[cfg(feature = "ec2")]
+        "ec2" => ec2::build(cloud, settings, keychain, data_dir),
         other => Err(CloudError::Infrastructure(format!(
             "cloud `{cloud}` is of kind `{other}`: this build cannot run `{other}` clouds yet (runnable: {}); its settings and secrets can be configured already",
             RUNNABLE_KINDS.join(", ")

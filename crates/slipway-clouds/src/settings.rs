@@ -84,11 +84,11 @@ pub const KINDS: &[Kind] = &[
         settings: &[
             plain("region", true, None, "the region, such as eu-west-1", check_name),
             plain("endpoint", false, None, "the API endpoint of an EC2-compatible cloud (https://…); default AWS", check_url),
-            plain("access_key_id", false, None, "the access key id (default: the AWS environment and profile)", check_access_key_id),
+            plain("access_key_id", false, None, "the access key id (default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment)", check_access_key_id),
             secret("secret_access_key", "the secret access key that goes with access_key_id"),
             secret("session_token", "a session token, for temporary credentials"),
             plain("subnet_id", false, None, "the subnet instances start in (default: the default VPC's)", check_subnet),
-            plain("ssh_cidr", false, None, "the addresses allowed to reach instances over SSH, as a CIDR (default: this machine's)", check_cidr),
+            plain("ssh_cidr", false, None, "the addresses allowed to reach instances over SSH, as a CIDR (default 0.0.0.0/0, everyone: set it)", check_cidr),
         ],
     },
 ];

@@ -198,6 +198,11 @@ impl Ec2Api {
     }
 
     /// Calls `action` with `params`, retrying what may succeed later; returns the response XML.
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.trim_end_matches('/')
+    }
+
     pub async fn call(
         &self,
         action: &str,
@@ -318,7 +323,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// A pause of `d` ± 50 %, so that many clients retrying at once spread out.
-fn jitter(d: Duration) -> Duration {
+pub(crate) fn jitter(d: Duration) -> Duration {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|t| t.subsec_nanos())

@@ -11,6 +11,8 @@ use crate::api::{ApiError, Ec2Api};
 pub const TAG_RUN: &str = "slipway:run";
 pub const TAG_NODE: &str = "slipway:node";
 pub const TAG_INDEX: &str = "slipway:index";
+/// The client token of the RunInstances call that made an instance.
+pub const TAG_LAUNCH: &str = "slipway:launch";
 
 /// One EC2 instance as DescribeInstances or RunInstances report it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -297,14 +299,46 @@ impl Ec2Api {
             }
             None => params.push(p("SecurityGroupId.1", r.group_id)),
         }
-        let tags = [(TAG_RUN, r.run_id), (TAG_NODE, r.node)];
+        let tags = [
+            (TAG_RUN, r.run_id),
+            (TAG_NODE, r.node),
+            (TAG_LAUNCH, r.client_token),
+        ];
         tag_spec(&mut params, 1, "instance", &tags);
-        let xml = self.call("RunInstances", &params).await?;
-        let r: Response = parse("RunInstances", &xml)?;
-        Ok(r.instances
-            .item
+        // Retried here rather than in `call`: when an attempt failed in a way that leaves open
+        // whether EC2 acted on it (5xx, a dropped connection), the instances it would have made
+        // are looked for first. AWS also honours the ClientToken; not every EC2-compatible
+        // endpoint does (moto does not).
+        let mut pause = self.retry.first_pause;
+        let mut attempt = 1;
+        loop {
+            match self.call_once("RunInstances", &params).await {
+                Ok(xml) => {
+                    let r: Response = parse("RunInstances", &xml)?;
+                    return Ok(r.instances.item.into_iter().map(Ec2Instance::from).collect());
+                }
+                Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
+                    tokio::time::sleep(crate::api::jitter(pause)).await;
+                    pause = (pause * 2).min(self.retry.max_pause);
+                    attempt += 1;
+                    let made = self.launched(r.run_id, r.client_token).await?;
+                    if !made.is_empty() {
+                        return Ok(made);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The live instances one RunInstances call (its client token) made.
+    async fn launched(&self, run_id: &str, token: &str) -> Result<Vec<Ec2Instance>, ApiError> {
+        Ok(self
+            .run_instances_of(run_id)
+            .await?
             .into_iter()
-            .map(Ec2Instance::from)
+            .filter(|i| i.tag(TAG_LAUNCH) == Some(token))
+            .filter(|i| !matches!(i.state.as_str(), "terminated" | "shutting-down"))
             .collect())
     }
 
@@ -322,6 +356,26 @@ impl Ec2Api {
 
     /// Every instance tagged with the run, in one call (all its pages).
     pub async fn run_instances_of(&self, run_id: &str) -> Result<Vec<Ec2Instance>, ApiError> {
+        self.instances_where(vec![
+            p("Filter.1.Name", format!("tag:{TAG_RUN}")),
+            p("Filter.1.Value.1", run_id),
+        ])
+        .await
+    }
+
+    /// Every instance with a `slipway:run` tag, whichever run (for sweeps).
+    pub async fn tagged_instances(&self) -> Result<Vec<Ec2Instance>, ApiError> {
+        self.instances_where(vec![
+            p("Filter.1.Name", "tag-key"),
+            p("Filter.1.Value.1", TAG_RUN),
+        ])
+        .await
+    }
+
+    async fn instances_where(
+        &self,
+        filters: Vec<(String, String)>,
+    ) -> Result<Vec<Ec2Instance>, ApiError> {
         #[derive(Deserialize)]
         struct Response {
             #[serde(rename = "reservationSet", default)]
@@ -337,10 +391,7 @@ impl Ec2Api {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let mut params = vec![
-                p("Filter.1.Name", format!("tag:{TAG_RUN}")),
-                p("Filter.1.Value.1", run_id),
-            ];
+            let mut params = filters.clone();
             if let Some(token) = &next {
                 params.push(p("NextToken", token.clone()));
             }

@@ -2,11 +2,19 @@
 //! by the engine up to `max_batch`), one DescribeInstances per poll for all of a run's instances,
 //! and a teardown that leaves no instance, group or key pair of the run.
 //!
-//! Recipes run over SSH (the `ssh` driver's transport, through `slipway_driver::remote`); until
-//! that transport is wired in, `run_step` refuses with a clear message.
+//! Recipes run over SSH with the `ssh` driver's transport (one session per instance, through
+//! `slipway_driver::remote`), as the image's `login_user`, with the run's own key. The private
+//! half of that key lives in memory and in a [`KeyVault`] (the OS keychain), so that another
+//! process (resume, scale) can reach a kept run's instances; it is never written to disk.
+//! Host keys are trusted on first use and remembered for the process (an instance is a new
+//! machine; its address is reused by other runs with other keys).
+//!
+//! SSH readiness: `wait_ready` waits for EC2's `running`; the first step on an instance then
+//! waits (within `ssh_wait`) until its SSH port answers and accepts the key, so that an
+//! instance whose node has no recipes is never contacted over SSH at all.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,8 +25,58 @@ use slipway_driver::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use slipway_driver::remote::{self, RemoteDir};
+use slipway_driver_ssh::{Connector, Host, Key, KnownHosts, Pinning, Target};
+
 use crate::api::{Credentials, Ec2Api};
 use crate::calls::{Ec2Instance, RunRequest, TAG_INDEX};
+
+/// Where each run's private SSH key is kept between processes: the OS keychain in the product
+/// ([`MemoryVault`] in tests). Called on a blocking thread.
+pub trait KeyVault: Send + Sync {
+    fn save(&self, run_id: &str, private_key: &str) -> Result<(), DriverError>;
+    fn load(&self, run_id: &str) -> Result<Option<String>, DriverError>;
+    /// Removing a key that is not there is fine.
+    fn remove(&self, run_id: &str) -> Result<(), DriverError>;
+}
+
+/// A [`KeyVault`] in this process's memory only.
+#[derive(Default)]
+pub struct MemoryVault(Mutex<HashMap<String, String>>);
+
+impl KeyVault for MemoryVault {
+    fn save(&self, run_id: &str, private_key: &str) -> Result<(), DriverError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(run_id.to_string(), private_key.to_string());
+        Ok(())
+    }
+    fn load(&self, run_id: &str) -> Result<Option<String>, DriverError> {
+        Ok(self.0.lock().unwrap().get(run_id).cloned())
+    }
+    fn remove(&self, run_id: &str) -> Result<(), DriverError> {
+        self.0.lock().unwrap().remove(run_id);
+        Ok(())
+    }
+}
+
+/// Which address and port an instance is reached at over SSH.
+pub type SshAddress = dyn Fn(&Ec2Instance) -> Option<(String, u16)> + Send + Sync;
+
+/// The default: the public address when there is one, else the private one; port 22.
+pub fn default_ssh_address(i: &Ec2Instance) -> Option<(String, u16)> {
+    i.public_ip
+        .clone()
+        .or_else(|| i.private_ip.clone())
+        .map(|a| (a, 22))
+}
+
+/// One instance reached over SSH: its session, and its directory once prepared.
+struct Remote {
+    host: Host,
+    dir: tokio::sync::OnceCell<RemoteDir>,
+}
 
 /// The settings of an `ec2` cloud (secrets from the keychain).
 #[derive(Clone, Debug)]
@@ -63,10 +121,23 @@ pub struct Ec2Driver {
     polls: Mutex<HashMap<String, Arc<PollSlot>>>,
     /// How often a run's instances are described while some boot.
     pub poll_interval: Duration,
-    /// The public half of each run's key (the private half never leaves memory here).
-    keys: Mutex<HashMap<String, String>>,
     /// Makes a run's key pair: (public key, private key), both in OpenSSH format.
     pub key_maker: Box<dyn Fn() -> Result<(String, String), DriverError> + Send + Sync>,
+    /// Where private keys are kept for other processes.
+    vault: Arc<dyn KeyVault>,
+    /// The cloud's name, for messages.
+    cloud: String,
+    /// Per run: how to log in to its instances (its private key).
+    connectors: Mutex<HashMap<String, Arc<Connector>>>,
+    /// Open sessions, by instance id.
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
+    /// Where an instance is reached over SSH ([`default_ssh_address`]; tests point it at a
+    /// local sshd).
+    pub ssh_address: Box<SshAddress>,
+    /// How long one SSH connection attempt may take.
+    pub ssh_timeout: Duration,
+    /// How long a new instance may take until its SSH port answers and accepts the run's key.
+    pub ssh_wait: Duration,
 }
 
 /// `slipway-RUN`: the name of a run's key pair and security group.
@@ -75,8 +146,12 @@ pub fn resource_name(run_id: &str) -> String {
 }
 
 impl Ec2Driver {
-    /// A driver whose runs get fresh ed25519 keys made in memory.
-    pub fn new(settings: Ec2Settings) -> Result<Ec2Driver, DriverError> {
+    /// A driver whose runs get fresh ed25519 keys made in memory, kept in `vault`.
+    pub fn new(
+        cloud: impl Into<String>,
+        settings: Ec2Settings,
+        vault: Arc<dyn KeyVault>,
+    ) -> Result<Ec2Driver, DriverError> {
         let api = Ec2Api::new(
             &settings.region,
             settings.endpoint.as_deref(),
@@ -88,9 +163,138 @@ impl Ec2Driver {
             runs: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
             poll_interval: Duration::from_secs(2),
-            keys: Mutex::new(HashMap::new()),
             key_maker: Box::new(|| crate::keys::new_key_pair("slipway")),
+            vault,
+            cloud: cloud.into(),
+            connectors: Mutex::new(HashMap::new()),
+            remotes: Mutex::new(HashMap::new()),
+            ssh_address: Box::new(default_ssh_address),
+            ssh_timeout: Duration::from_secs(15),
+            ssh_wait: Duration::from_secs(10 * 60),
         })
+    }
+
+    fn connector_with(&self, run_id: &str, private_key: String) -> Arc<Connector> {
+        let c = Arc::new(Connector::new(
+            self.cloud.clone(),
+            Key::Secret(private_key),
+            KnownHosts::Remember,
+            PathBuf::new(),
+            self.ssh_timeout,
+        ));
+        self.connectors
+            .lock()
+            .unwrap()
+            .insert(run_id.to_string(), c.clone());
+        c
+    }
+
+    /// How to log in to the run's instances: the key made here, else the one in the vault.
+    async fn connector(&self, run_id: &str) -> Result<Arc<Connector>, DriverError> {
+        if let Some(c) = self.connectors.lock().unwrap().get(run_id) {
+            return Ok(c.clone());
+        }
+        let vault = self.vault.clone();
+        let run = run_id.to_string();
+        let key = blocking(move || vault.load(&run)).await?;
+        let key = key.ok_or_else(|| {
+            DriverError::auth(format!(
+                "the SSH key of run {run_id} is not in the keychain any more, so its instances cannot be reached"
+            ))
+        })?;
+        Ok(self.connector_with(run_id, key))
+    }
+
+    /// The run's instance `id`, described (again, when the last answer lacks its address).
+    async fn instance(&self, run_id: &str, id: &str) -> Result<Ec2Instance, DriverError> {
+        let found = |all: Vec<Ec2Instance>| all.into_iter().find(|i| i.id == id);
+        if let Some(i) = found(self.described(run_id).await?).filter(|i| (self.ssh_address)(i).is_some()) {
+            return Ok(i);
+        }
+        let fresh = self.api.run_instances_of(run_id).await?;
+        found(fresh).ok_or_else(|| DriverError::not_found(format!("instance {id} of run {run_id} does not exist")))
+    }
+
+    /// The instance's session and prepared directory: on first use, waits until its SSH port
+    /// answers and takes the run's key (a new instance boots sshd after EC2 says `running`).
+    async fn remote(
+        &self,
+        run_id: &str,
+        p: &Provisioned,
+    ) -> Result<(Arc<Remote>, RemoteDir), DriverError> {
+        let existing = self.remotes.lock().unwrap().get(&p.resource_id).cloned();
+        let remote = match existing {
+            Some(r) => r,
+            None => {
+                let state: InstanceState = p.state_as()?;
+                let described = self.instance(run_id, &state.instance_id).await?;
+                let (host, port) = (self.ssh_address)(&described).ok_or_else(|| {
+                    DriverError::other(format!(
+                        "{} ({}) has no address to reach it over SSH",
+                        p.name, state.instance_id
+                    ))
+                })?;
+                let target = Target {
+                    user: state.login_user.clone().unwrap_or_else(|| "root".into()),
+                    host,
+                    port,
+                };
+                let connector = self.connector(run_id).await?;
+                let r = Arc::new(Remote {
+                    host: Host::new(connector, target),
+                    dir: tokio::sync::OnceCell::new(),
+                });
+                self.remotes
+                    .lock()
+                    .unwrap()
+                    .entry(p.resource_id.clone())
+                    .or_insert(r)
+                    .clone()
+            }
+        };
+        let dir = remote
+            .dir
+            .get_or_try_init(|| async {
+                self.wait_for_ssh(&remote.host, p).await?;
+                let home = slipway_driver_ssh::home_of(&remote.host).await?;
+                let dir = slipway_driver_ssh::instance_dir(&home, run_id, &p.name)?;
+                remote::prepare(&remote.host, &dir).await?;
+                Ok::<_, DriverError>(dir)
+            })
+            .await?
+            .clone();
+        Ok((remote, dir))
+    }
+
+    /// Connects, retrying while the port is closed or the key not yet installed.
+    async fn wait_for_ssh(&self, host: &Host, p: &Provisioned) -> Result<(), DriverError> {
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(500);
+        loop {
+            let e = match host.open(Pinning::Pin).await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let waiting = matches!(
+                e.kind,
+                slipway_driver::ErrorKind::Transient | slipway_driver::ErrorKind::Auth
+            );
+            if !waiting || start.elapsed() + pause > self.ssh_wait {
+                return Err(DriverError::new(
+                    if waiting { slipway_driver::ErrorKind::Other } else { e.kind },
+                    format!(
+                        "cannot log in to {} ({}) over SSH as `{}` after {} s: {}",
+                        p.name,
+                        p.resource_id,
+                        host.target.user,
+                        start.elapsed().as_secs(),
+                        e.message
+                    ),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
     }
 
     pub fn api(&self) -> &Ec2Api {
@@ -108,11 +312,12 @@ impl Ec2Driver {
         cell.get_or_try_init(|| async {
             let name = resource_name(run_id);
             let (public, private) = (self.key_maker)()?;
+            // Kept before EC2 knows the public half: no instance can exist that nobody can
+            // log in to.
+            let (vault, run, key) = (self.vault.clone(), run_id.to_string(), private.clone());
+            blocking(move || vault.save(&run, &key)).await?;
             self.api.import_key_pair(&name, run_id, &public).await?;
-            self.keys
-                .lock()
-                .unwrap()
-                .insert(run_id.to_string(), private);
+            self.connector_with(run_id, private);
             let cidr = self.settings.ssh_cidr.as_deref().unwrap_or("0.0.0.0/0");
             let group_id = self.api.ensure_security_group(&name, run_id, cidr).await?;
             Ok::<_, DriverError>(RunResources {
@@ -246,6 +451,26 @@ impl Driver for Ec2Driver {
             .map_err(DriverError::from)
     }
 
+    /// Signed DescribeRegions (credentials and endpoint answer), and a warning when port 22 of
+    /// every instance would be open to the whole internet.
+    async fn check_details(&self) -> Result<Option<String>, DriverError> {
+        self.check().await?;
+        let mut line = format!(
+            "region {} at {} accepts the credentials of {}",
+            self.settings.region,
+            self.api.endpoint(),
+            self.settings.credentials.access_key_id
+        );
+        if self.settings.ssh_cidr.is_none() {
+            line.push_str(&format!(
+                "; warning: `ssh_cidr` is not set, so port 22 of every instance is open to 0.0.0.0/0 \
+                 (set `ssh_cidr` of cloud `{}` to the addresses this machine connects from, such as 203.0.113.7/32)",
+                self.cloud
+            ));
+        }
+        Ok(Some(line))
+    }
+
     async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
         let res = match self.run_resources(&req.run_id).await {
             Ok(r) => r,
@@ -324,25 +549,26 @@ impl Driver for Ec2Driver {
     async fn run_step(
         &self,
         req: StepRequest,
-        _lines: mpsc::Sender<OutputLine>,
-        _cancel: CancellationToken,
+        lines: mpsc::Sender<OutputLine>,
+        cancel: CancellationToken,
     ) -> Result<StepResult, DriverError> {
-        Err(DriverError::other(format!(
-            "the {} recipe cannot run on {}: this build of the ec2 driver has no SSH transport yet",
-            req.step, req.instance.name
-        )))
+        let (remote, dir) = tokio::select! {
+            r = self.remote(&req.run_id, &req.instance) => r?,
+            _ = cancel.cancelled() => return Err(DriverError::cancelled("cancelled while waiting for SSH")),
+        };
+        let tag = format!("{}/{}", req.run_id, req.instance.name);
+        remote::run_step(&remote.host, &dir, &tag, &req, lines, cancel).await
     }
 
     async fn fetch_reports(
         &self,
-        _run_id: &str,
+        run_id: &str,
         _run_dir: &Path,
-        _instance: &Provisioned,
+        instance: &Provisioned,
         dest: &Path,
     ) -> Result<Vec<(String, u64)>, DriverError> {
-        std::fs::create_dir_all(dest)
-            .map_err(|e| DriverError::other(format!("cannot create {}: {e}", dest.display())))?;
-        Ok(Vec::new())
+        let (remote, dir) = self.remote(run_id, instance).await?;
+        remote::fetch_reports(&remote.host, &dir, dest).await
     }
 
     async fn terminate(
@@ -362,6 +588,13 @@ impl Driver for Ec2Driver {
             .map(|p| p.resource_id.as_str())
             .filter(|id| id.starts_with("i-") && alive(id))
             .collect();
+        // The machines go away with everything on them: only their sessions are closed here.
+        for p in instances {
+            let remote = self.remotes.lock().unwrap().remove(&p.resource_id);
+            if let Some(r) = remote {
+                r.host.close().await;
+            }
+        }
         self.api.terminate_instances(&ids).await?;
         // Once none of the run's instances is left, its group and key pair go too.
         let deadline = Instant::now() + Duration::from_secs(600);
@@ -383,7 +616,9 @@ impl Driver for Ec2Driver {
                         self.api.delete_security_group(&id).await?;
                     }
                     self.api.delete_key_pair(&name).await?;
-                    self.keys.lock().unwrap().remove(run_id);
+                    let (vault, run) = (self.vault.clone(), run_id.to_string());
+                    blocking(move || vault.remove(&run)).await?;
+                    self.connectors.lock().unwrap().remove(run_id);
                     self.runs.lock().unwrap().remove(run_id);
                 }
                 return Ok(());
@@ -423,4 +658,35 @@ impl Driver for Ec2Driver {
         }
         Ok(found)
     }
+
+    /// Runs named by an instance's `slipway:run` tag (instances not yet terminated), by a
+    /// security group or by a key pair named `slipway-RUN`.
+    async fn tagged_runs(&self) -> Result<Vec<String>, DriverError> {
+        let mut runs = std::collections::BTreeSet::new();
+        for i in self.api.tagged_instances().await? {
+            if i.state != "terminated" {
+                if let Some(run) = i.tag(crate::calls::TAG_RUN) {
+                    runs.insert(run.to_string());
+                }
+            }
+        }
+        let prefix = resource_name("");
+        for (_, name) in self.api.security_groups_with_prefix(&prefix).await? {
+            runs.insert(name[prefix.len()..].to_string());
+        }
+        for name in self.api.key_pairs(&prefix).await? {
+            runs.insert(name[prefix.len()..].to_string());
+        }
+        runs.remove("");
+        Ok(runs.into_iter().collect())
+    }
+}
+
+/// Runs `f` on a blocking thread (the keychain talks D-Bus).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DriverError> + Send + 'static,
+) -> Result<T, DriverError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DriverError::other(format!("the key vault panicked: {e}")))?
 }

@@ -11,4 +11,7 @@ pub mod calls;
 mod driver;
 pub mod keys;
 
-pub use driver::{resource_name, Ec2Driver, Ec2Settings, InstanceState};
+pub use driver::{
+    default_ssh_address, resource_name, Ec2Driver, Ec2Settings, InstanceState, KeyVault, MemoryVault,
+    SshAddress,
+};

@@ -1,92 +1,23 @@
-//! The EC2 client against moto's EC2 server (real Query API, SigV4 verified), started here.
-//! `SLIPWAY_MOTO` names the virtual environment with `moto[server]` and boto3 (default
-//! `/opt/slipway-moto`, which `scripts/install-deps.sh` creates).
+//! The EC2 client and driver against moto's EC2 server (real Query API, SigV4 verified; see
+//! `support/moto.rs`), one server for the whole binary.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::moto::{moto, unique};
 
 use slipway_driver::{Driver, ErrorKind};
 use slipway_driver_ec2::api::{Credentials, Ec2Api};
 
-struct Moto {
-    child: Child,
-    endpoint: String,
-    credentials: Credentials,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn venv() -> PathBuf {
-    PathBuf::from(std::env::var("SLIPWAY_MOTO").unwrap_or_else(|_| "/opt/slipway-moto".into()))
-}
-
-/// Starts moto with signature checks and AMI, instance type and key pair validation; the first
-/// three (unsigned) actions create an IAM user whose keys the tests sign with.
-fn moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(venv().join("bin/moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
-        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
-        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
-        .env("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start moto_server from {}: {e}", venv().display()));
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = Command::new(venv().join("bin/python"))
-        .arg("-c")
-        .arg(
-            r#"
-import boto3, json, sys
-kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1",
-          aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-iam = boto3.client("iam", **kw)
-iam.create_user(UserName="slipway")
-iam.put_user_policy(UserName="slipway", PolicyName="all", PolicyDocument=json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-k = iam.create_access_key(UserName="slipway")["AccessKey"]
-print(k["AccessKeyId"], k["SecretAccessKey"])
-"#,
-        )
-        .arg(&endpoint)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (id, secret) = text.trim().split_once(' ').unwrap();
-    Moto {
-        child,
-        endpoint,
-        credentials: Credentials {
-            access_key_id: id.into(),
-            secret_access_key: secret.into(),
-            session_token: None,
-        },
+fn credentials() -> Credentials {
+    let m = moto();
+    Credentials {
+        access_key_id: m.access_key_id.clone(),
+        secret_access_key: m.secret_access_key.clone(),
+        session_token: None,
     }
 }
 
@@ -97,7 +28,7 @@ fn p(k: &str, v: &str) -> (String, String) {
 #[tokio::test]
 async fn signed_calls_succeed_and_a_wrong_secret_is_an_auth_error() {
     let m = moto();
-    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), credentials()).unwrap();
     let xml = api
         .call("DescribeImages", &[p("ImageId.1", "ami-785db401")])
         .await
@@ -106,7 +37,7 @@ async fn signed_calls_succeed_and_a_wrong_secret_is_an_auth_error() {
 
     let wrong = Credentials {
         secret_access_key: "not-the-secret".into(),
-        ..m.credentials.clone()
+        ..credentials()
     };
     let api = Ec2Api::new("us-east-1", Some(&m.endpoint), wrong).unwrap();
     let e = api.call("DescribeImages", &[]).await.unwrap_err();
@@ -117,7 +48,7 @@ async fn signed_calls_succeed_and_a_wrong_secret_is_an_auth_error() {
 #[tokio::test]
 async fn a_bad_ami_is_named_and_not_retried() {
     let m = moto();
-    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), credentials()).unwrap();
     let e = api
         .call(
             "RunInstances",
@@ -147,18 +78,18 @@ fn public_key() -> String {
 async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
     use slipway_driver_ec2::calls::{RunRequest, TAG_NODE, TAG_RUN};
     let m = moto();
-    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), m.credentials.clone()).unwrap();
-    let run = "20261203-abc";
+    let api = Ec2Api::new("us-east-1", Some(&m.endpoint), credentials()).unwrap();
+    let run = unique("calls");
     let key = format!("slipway-{run}");
-    api.import_key_pair(&key, run, &public_key()).await.unwrap();
+    api.import_key_pair(&key, &run, &public_key()).await.unwrap();
     // Retried: the same pair is kept.
-    api.import_key_pair(&key, run, &public_key()).await.unwrap();
+    api.import_key_pair(&key, &run, &public_key()).await.unwrap();
     let group = api
-        .ensure_security_group(&key, run, "10.0.0.0/8")
+        .ensure_security_group(&key, &run, "10.0.0.0/8")
         .await
         .unwrap();
     let again = api
-        .ensure_security_group(&key, run, "10.0.0.0/8")
+        .ensure_security_group(&key, &run, "10.0.0.0/8")
         .await
         .unwrap();
     assert_eq!(group, again, "a retried call finds the group it made");
@@ -166,7 +97,7 @@ async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
     for node in ["web", "db"] {
         let token = format!("{run}/{node}");
         let req = RunRequest {
-            run_id: run,
+            run_id: &run,
             node,
             ami: "ami-785db401",
             instance_type: "t2.micro",
@@ -183,14 +114,14 @@ async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
             "{made:?}"
         );
     }
-    let all = api.run_instances_of(run).await.unwrap();
+    let all = api.run_instances_of(&run).await.unwrap();
     assert_eq!(all.len(), 6, "{all:?}");
-    assert!(all.iter().all(|i| i.tag(TAG_RUN) == Some(run)));
+    assert!(all.iter().all(|i| i.tag(TAG_RUN) == Some(run.as_str())));
     assert!(all.iter().all(|i| i.private_ip.is_some()));
 
     let ids: Vec<&str> = all.iter().map(|i| i.id.as_str()).collect();
     api.terminate_instances(&ids).await.unwrap();
-    let after = api.run_instances_of(run).await.unwrap();
+    let after = api.run_instances_of(&run).await.unwrap();
     assert!(
         after
             .iter()
@@ -201,9 +132,9 @@ async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
     api.delete_security_group(&group).await.unwrap();
     api.delete_key_pair(&key).await.unwrap();
     api.delete_key_pair(&key).await.unwrap();
-    assert!(api.key_pairs("slipway-").await.unwrap().is_empty());
+    assert!(api.key_pairs(&key).await.unwrap().is_empty());
     assert!(api
-        .security_groups_with_prefix("slipway-")
+        .security_groups_with_prefix(&key)
         .await
         .unwrap()
         .is_empty());
@@ -227,27 +158,37 @@ deployment:
     db: { component: db, multiplicity: 3 }
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_nothing() {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
-    let m = moto();
-    let mut driver = slipway_driver_ec2::Ec2Driver::new(slipway_driver_ec2::Ec2Settings {
-        region: "us-east-1".into(),
-        endpoint: Some(m.endpoint.clone()),
-        credentials: m.credentials.clone(),
-        subnet_id: None,
-        ssh_cidr: Some("10.0.0.0/8".into()),
-    })
+/// An ec2 driver on moto (or on `endpoint`, a proxy in front of it), polling quickly.
+fn driver_at(endpoint: &str) -> slipway_driver_ec2::Ec2Driver {
+    let mut driver = slipway_driver_ec2::Ec2Driver::new(
+        "aws",
+        slipway_driver_ec2::Ec2Settings {
+            region: "us-east-1".into(),
+            endpoint: Some(endpoint.to_string()),
+            credentials: credentials(),
+            subnet_id: None,
+            ssh_cidr: Some("10.0.0.0/8".into()),
+        },
+        Arc::new(slipway_driver_ec2::MemoryVault::default()),
+    )
     .unwrap();
     driver.poll_interval = Duration::from_millis(200);
-    let driver = Arc::new(driver);
-    let dir = tempfile::tempdir().unwrap();
-    let store = slipway_store::Store::open(dir.path()).unwrap();
+    driver
+}
+
+/// Runs `recipe` through the engine on `driver` (cloud `aws`), returning the exit code, the
+/// error, and the store.
+async fn launch(
+    driver: Arc<slipway_driver_ec2::Ec2Driver>,
+    recipe_text: &str,
+    run_id: &str,
+    dir: &std::path::Path,
+) -> (i32, Option<String>, Arc<Mutex<slipway_store::Store>>) {
+    let store = Arc::new(Mutex::new(slipway_store::Store::open(dir).unwrap()));
     let mut drivers: slipway_engine::Drivers = HashMap::new();
-    drivers.insert("aws".into(), driver.clone());
+    drivers.insert("aws".into(), driver);
     let ctx = slipway_engine::Context {
-        store: Arc::new(Mutex::new(store)),
+        store: store.clone(),
         drivers,
         hooks: Arc::new(slipway_engine::NoHooks),
         clock: Arc::new(slipway_engine::SystemClock),
@@ -257,39 +198,35 @@ async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_not
         clouds: Some(HashMap::from([("aws".to_string(), "ec2".to_string())])),
         ..Default::default()
     };
-    let checked = slipway_recipe::check(TWO_NODES, &opts);
+    let checked = slipway_recipe::check(recipe_text, &opts);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let recipe = checked.recipe.unwrap();
     let launch = slipway_engine::Launch {
-        run_id: "20261203-ec2".into(),
+        run_id: run_id.into(),
         keep: recipe.deployment.keep_running,
         recipe,
-        recipe_text: TWO_NODES.into(),
+        recipe_text: recipe_text.into(),
         opts,
-        run_dir: dir.path().join("runs/20261203-ec2"),
+        run_dir: dir.join("runs").join(run_id),
         already_created: false,
     };
     let out =
         slipway_engine::launch(&ctx, launch, tokio_util::sync::CancellationToken::new()).await;
-    assert_eq!(out.exit_code, 0, "{:?}", out.error);
+    (out.exit_code, out.error.map(|e| format!("{e:?}")), store)
+}
 
-    let calls = driver.api().calls.lock().unwrap().clone();
-    assert_eq!(calls.get("RunInstances"), Some(&2), "{calls:?}");
-    assert_eq!(calls.get("ImportKeyPair"), Some(&1), "{calls:?}");
-    assert_eq!(calls.get("CreateSecurityGroup"), Some(&1), "{calls:?}");
-    eprintln!("API calls for 6 instances: {calls:?}");
-
-    let left = driver
-        .list_tagged("20261203-ec2", dir.path())
-        .await
-        .unwrap();
+/// After teardown: every instance of the run terminated, and no group or key pair left.
+async fn assert_nothing_left(driver: &slipway_driver_ec2::Ec2Driver, run_id: &str, dir: &std::path::Path) {
+    let left = driver.list_tagged(run_id, dir).await.unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
-    let instances = driver.api().run_instances_of("20261203-ec2").await.unwrap();
-    assert_eq!(instances.len(), 6);
+    let instances = driver.api().run_instances_of(run_id).await.unwrap();
     assert!(
         instances.iter().all(|i| i.state == "terminated"),
         "{instances:?}"
     );
+}
+
+fn node_indexes(instances: &[slipway_driver_ec2::calls::Ec2Instance]) -> Vec<(String, String)> {
     let mut indexes: Vec<(String, String)> = instances
         .iter()
         .map(|i| {
@@ -300,16 +237,172 @@ async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_not
         })
         .collect();
     indexes.sort();
+    indexes
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_nothing() {
+    let driver = Arc::new(driver_at(&moto().endpoint));
+    let dir = tempfile::tempdir().unwrap();
+    let run = unique("two-nodes");
+    let (code, error, _) = launch(driver.clone(), TWO_NODES, &run, dir.path()).await;
+    assert_eq!(code, 0, "{error:?}");
+
+    let calls = driver.api().calls.lock().unwrap().clone();
+    assert_eq!(calls.get("RunInstances"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("ImportKeyPair"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("CreateSecurityGroup"), Some(&1), "{calls:?}");
+
+    assert_nothing_left(&driver, &run, dir.path()).await;
+    let instances = driver.api().run_instances_of(&run).await.unwrap();
+    assert_eq!(instances.len(), 6);
     assert_eq!(
-        indexes,
-        [
-            ("db", "1"),
-            ("db", "2"),
-            ("db", "3"),
-            ("web", "1"),
-            ("web", "2"),
-            ("web", "3")
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        node_indexes(&instances),
+        pairs(&[("db", "1"), ("db", "2"), ("db", "3"), ("web", "1"), ("web", "2"), ("web", "3")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_500s_and_dropped_answers_are_retried_without_duplicates() {
+    let proxy = support::moto::FaultProxy::start(moto().port, 3);
+    let driver = Arc::new(driver_at(&proxy.endpoint));
+    let dir = tempfile::tempdir().unwrap();
+    let run = unique("faults");
+    let (code, error, _) = launch(driver.clone(), TWO_NODES, &run, dir.path()).await;
+    assert_eq!(code, 0, "{error:?}");
+    let faults = proxy.faults.lock().unwrap().clone();
+    assert!(
+        faults.throttled > 0 && faults.errors_500 > 0 && faults.dropped > 0,
+        "{faults:?}"
+    );
+    // Straight to moto: exactly the six instances asked for, whatever was retried.
+    let direct = driver_at(&moto().endpoint);
+    let instances = direct.api().run_instances_of(&run).await.unwrap();
+    assert_eq!(
+        node_indexes(&instances),
+        pairs(&[("db", "1"), ("db", "2"), ("db", "3"), ("web", "1"), ("web", "2"), ("web", "3")]),
+        "{faults:?}"
+    );
+    assert_nothing_left(&direct, &run, dir.path()).await;
+    eprintln!("faults injected: {faults:?}");
+}
+
+const TWENTY: &str = r#"
+slipway: 1
+name: twenty
+images:
+  amazon:
+    clouds:
+      aws: { image: ami-785db401, size: t2.micro }
+components:
+  app: { image: amazon }
+deployment:
+  keep_running: never
+  nodes:
+    app: { component: app, multiplicity: 20 }
+"#;
+
+/// The API cost of a 20-instance deployment, printed for comparison (Terraform's
+/// `aws_instance` with `count = 20` makes one RunInstances and at least one DescribeInstances
+/// per instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_instances_cost_one_run_instances_call() {
+    let driver = Arc::new(driver_at(&moto().endpoint));
+    let dir = tempfile::tempdir().unwrap();
+    let run = unique("twenty");
+    let (code, error, _) = launch(driver.clone(), TWENTY, &run, dir.path()).await;
+    assert_eq!(code, 0, "{error:?}");
+    let calls = driver.api().calls.lock().unwrap().clone();
+    assert_eq!(calls.get("RunInstances"), Some(&1), "{calls:?}");
+    let total: u32 = calls.values().sum();
+    eprintln!("API calls for 20 instances, launch to teardown: {total} {calls:?}");
+    assert_nothing_left(&driver, &run, dir.path()).await;
+}
+
+const WITH_RECIPES: &str = r#"
+slipway: 1
+name: over-ssh
+images:
+  debian:
+    login_user: root
+    clouds:
+      aws: { image: ami-785db401, size: t2.micro }
+components:
+  web:
+    image: debian
+    outputs: { url: { description: where it serves } }
+    recipes:
+      deployment: |
+        echo "web $SLIPWAY_INSTANCE on $SLIPWAY_HOSTNAME"
+        echo "url=http://$SLIPWAY_HOSTNAME:8080/" >> "$SLIPWAY_OUTPUT"
+  client:
+    image: debian
+    inputs: { target: { required: true } }
+    recipes:
+      deployment: |
+        echo "client sees $target"
+      reporting: |
+        echo "checked $target" > "$SLIPWAY_REPORT_DIR/result.txt"
+deployment:
+  keep_running: never
+  nodes:
+    web: { component: web, multiplicity: 2 }
+    client:
+      component: client
+      inputs: { target: { from: web.url } }
+"#;
+
+/// moto's instances run nothing, so a real sshd on a loopback address stands in for every
+/// instance (the driver's `ssh_address` points there) and takes the run's key (`key_maker`
+/// hands out one the sshd knows). Everything else is the real path: moto's instances, their
+/// private addresses wired between nodes, steps and reports over SSH, teardown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recipes_run_over_ssh_with_the_run_key_and_wires_carry_private_addresses() {
+    use support::sshd::{ClientKey, Sshd};
+    let key = ClientKey::new();
+    let sshd = Sshd::start("127.204.0.21", &key);
+    let mut driver = driver_at(&moto().endpoint);
+    let (public, private) = (key.public.trim().to_string(), key.private_text());
+    driver.key_maker = Box::new(move || Ok((public.clone(), private.clone())));
+    let port = sshd.port;
+    driver.ssh_address = Box::new(move |_| Some(("127.204.0.21".to_string(), port)));
+    let driver = Arc::new(driver);
+    let dir = tempfile::tempdir().unwrap();
+    let run = unique("ssh");
+    let (code, error, store) = launch(driver.clone(), WITH_RECIPES, &run, dir.path()).await;
+    assert_eq!(code, 0, "{error:?}");
+
+    let instances = driver.api().run_instances_of(&run).await.unwrap();
+    let web_ips: Vec<String> = instances
+        .iter()
+        .filter(|i| i.tag("slipway:node") == Some("web"))
+        .map(|i| i.private_ip.clone().unwrap())
+        .collect();
+    assert_eq!(web_ips.len(), 2);
+    let store = store.lock().unwrap();
+    let logs: Vec<String> = store
+        .logs(&run, None, 0, 100_000)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    let all = logs.join("\n");
+    for ip in &web_ips {
+        assert!(all.contains(&format!("on {ip}")), "{all}");
+        assert!(all.contains(&format!("http://{ip}:8080/")), "{all}");
+    }
+    let report = dir.path().join("runs").join(&run).join("reports/client.1/result.txt");
+    let report = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+    assert!(report.starts_with("checked http://"), "{report}");
+    drop(store);
+    assert_nothing_left(&driver, &run, dir.path()).await;
+    // The run's directory on the "instance" is the instance's own business (the machine is
+    // terminated); the session is closed and the key is gone from the vault.
+    assert!(
+        driver.api().key_pairs(&slipway_driver_ec2::resource_name(&run)).await.unwrap().is_empty()
     );
 }

@@ -27,8 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use addr::{parse_hosts, HostEntry};
-use session::{Connector, Host, Pinning, Target};
-pub use session::{Key, KnownHosts, MAX_CHANNELS};
+pub use session::{Connector, Host, Key, KnownHosts, Pinning, Target, MAX_CHANNELS};
 
 /// A configured `ssh` cloud.
 #[derive(Clone, Debug)]
@@ -111,7 +110,8 @@ fn parse_resource_id(rid: &str) -> Option<Target> {
     })
 }
 
-fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
+/// `HOME/.slipway/runs/RUN/INSTANCE`: where an instance's steps run on a host.
+pub fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
     RemoteDir::new(format!(
         "{}/.slipway/runs/{run_id}/{instance}",
         home.trim_end_matches('/')
@@ -120,13 +120,13 @@ fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, D
 
 impl SshDriver {
     pub fn new(cfg: SshConfig) -> SshDriver {
-        let connector = Arc::new(Connector {
-            cloud: cfg.cloud.clone(),
-            key: cfg.key.clone(),
-            known_hosts: cfg.known_hosts,
-            data_dir: cfg.data_dir.clone(),
-            connect_timeout: cfg.connect_timeout,
-        });
+        let connector = Arc::new(Connector::new(
+            cfg.cloud.clone(),
+            cfg.key.clone(),
+            cfg.known_hosts,
+            cfg.data_dir.clone(),
+            cfg.connect_timeout,
+        ));
         SshDriver {
             cfg,
             connector,
@@ -247,7 +247,7 @@ impl SshDriver {
 }
 
 /// The login user's home directory on the host.
-async fn home_of(host: &dyn Transport) -> Result<String, DriverError> {
+pub async fn home_of(host: &dyn Transport) -> Result<String, DriverError> {
     let done = host.exec("printf '%s' \"$HOME\"", Vec::new(), None).await?;
     let home = String::from_utf8_lossy(&done.stdout).trim().to_string();
     if done.exit_code != 0 || !home.starts_with('/') {

@@ -50,6 +50,10 @@ pub enum KnownHosts {
     Pin,
     /// Only keys already in `~/.ssh/known_hosts`.
     Strict,
+    /// Trust on first use, pinned in this process's memory only: for machines that are new with
+    /// every run (cloud instances whose addresses other runs reuse with other keys). A key that
+    /// changes while the process talks to the machine is still refused.
+    Remember,
 }
 
 /// Everything needed to connect to any host of one cloud.
@@ -61,6 +65,27 @@ pub struct Connector {
     /// The data directory whose store holds pinned keys.
     pub data_dir: PathBuf,
     pub connect_timeout: Duration,
+    /// Keys accepted with [`KnownHosts::Remember`], by `host:port`.
+    pub remembered: Arc<Mutex<std::collections::HashMap<String, String>>>,
+}
+
+impl Connector {
+    pub fn new(
+        cloud: impl Into<String>,
+        key: Key,
+        known_hosts: KnownHosts,
+        data_dir: impl Into<PathBuf>,
+        connect_timeout: Duration,
+    ) -> Connector {
+        Connector {
+            cloud: cloud.into(),
+            key,
+            known_hosts,
+            data_dir: data_dir.into(),
+            connect_timeout,
+            remembered: Arc::default(),
+        }
+    }
 }
 
 /// Where to log in.
@@ -228,6 +253,22 @@ pub fn connect(c: &Connector, t: &Target, pinning: Pinning) -> Result<Connected,
                      forget the old one with `slipway clouds forget-host {} {at}` and connect again",
                     p.key_type, p.fingerprint, c.cloud, c.cloud
                 )));
+            }
+        }
+        KnownHosts::Remember => {
+            let mut seen = c.remembered.lock().unwrap();
+            match seen.get(&at) {
+                Some(p) if *p != fingerprint => {
+                    return Err(DriverError::auth(format!(
+                        "the host key of {at} has changed during the run: first {p}, now {key_type} {fingerprint}; \
+                         someone may be intercepting the connection"
+                    )))
+                }
+                Some(_) => {}
+                None if pinning == Pinning::Pin => {
+                    seen.insert(at.clone(), fingerprint.clone());
+                }
+                None => {}
             }
         }
         KnownHosts::Strict => {

@@ -1224,6 +1224,15 @@ impl Run<'_> {
             return;
         }
         self.inst[i].reports_fetched = true;
+        // An instance where no recipe ran has no reports (and its driver is not asked to reach
+        // it only for that).
+        let ran_nothing = self.plan.instances[i]
+            .steps
+            .iter()
+            .all(|&s| self.plan.steps[s].kind == StepKind::Provision);
+        if ran_nothing {
+            return;
+        }
         let (Some(p), Some(driver)) = (
             self.inst[i].provisioned.clone(),
             self.driver_for(&self.plan.instances[i].cloud),
