@@ -43,7 +43,11 @@ fn vault_error(e: SecretError) -> DriverError {
 impl KeyVault for KeychainVault {
     fn save(&self, run_id: &str, private_key: &str) -> Result<(), DriverError> {
         self.keychain
-            .set(&self.cloud, &run_key_entry(run_id), &Secret::new(private_key))
+            .set(
+                &self.cloud,
+                &run_key_entry(run_id),
+                &Secret::new(private_key),
+            )
             .map_err(vault_error)
     }
     fn load(&self, run_id: &str) -> Result<Option<String>, DriverError> {
@@ -114,7 +118,6 @@ pub(crate) fn build(
         keychain: keychain.clone(),
         cloud: cloud.to_string(),
     });
-    let driver = Ec2Driver::new(cloud, ec2, vault)
-        .map_err(|e| bad(e.message))?;
+    let driver = Ec2Driver::new(cloud, ec2, vault).map_err(|e| bad(e.message))?;
     Ok(Arc::new(driver))
 }

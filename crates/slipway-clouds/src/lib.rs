@@ -8,9 +8,9 @@
 //! `docker`, `ec2`), so that a build for `local` only pulls in none of their dependencies; it
 //! implements `slipway_driver::Driver` and is added to [`build_driver`] and [`RUNNABLE_KINDS`].
 
-pub mod settings;
 #[cfg(feature = "ec2")]
 mod ec2;
+pub mod settings;
 #[cfg(feature = "ssh")]
 mod ssh;
 

@@ -315,7 +315,12 @@ impl Ec2Api {
             match self.call_once("RunInstances", &params).await {
                 Ok(xml) => {
                     let r: Response = parse("RunInstances", &xml)?;
-                    return Ok(r.instances.item.into_iter().map(Ec2Instance::from).collect());
+                    return Ok(r
+                        .instances
+                        .item
+                        .into_iter()
+                        .map(Ec2Instance::from)
+                        .collect());
                 }
                 Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
                     tokio::time::sleep(crate::api::jitter(pause)).await;

@@ -208,11 +208,15 @@ impl Ec2Driver {
     /// The run's instance `id`, described (again, when the last answer lacks its address).
     async fn instance(&self, run_id: &str, id: &str) -> Result<Ec2Instance, DriverError> {
         let found = |all: Vec<Ec2Instance>| all.into_iter().find(|i| i.id == id);
-        if let Some(i) = found(self.described(run_id).await?).filter(|i| (self.ssh_address)(i).is_some()) {
+        if let Some(i) =
+            found(self.described(run_id).await?).filter(|i| (self.ssh_address)(i).is_some())
+        {
             return Ok(i);
         }
         let fresh = self.api.run_instances_of(run_id).await?;
-        found(fresh).ok_or_else(|| DriverError::not_found(format!("instance {id} of run {run_id} does not exist")))
+        found(fresh).ok_or_else(|| {
+            DriverError::not_found(format!("instance {id} of run {run_id} does not exist"))
+        })
     }
 
     /// The instance's session and prepared directory: on first use, waits until its SSH port
@@ -281,7 +285,11 @@ impl Ec2Driver {
             );
             if !waiting || start.elapsed() + pause > self.ssh_wait {
                 return Err(DriverError::new(
-                    if waiting { slipway_driver::ErrorKind::Other } else { e.kind },
+                    if waiting {
+                        slipway_driver::ErrorKind::Other
+                    } else {
+                        e.kind
+                    },
                     format!(
                         "cannot log in to {} ({}) over SSH as `{}` after {} s: {}",
                         p.name,
@@ -299,6 +307,20 @@ impl Ec2Driver {
 
     pub fn api(&self) -> &Ec2Api {
         &self.api
+    }
+
+    /// An EC2 error for people: credentials refused get what to check.
+    fn explain(&self, e: DriverError) -> DriverError {
+        if e.kind != slipway_driver::ErrorKind::Auth {
+            return e;
+        }
+        DriverError::new(
+            e.kind,
+            format!(
+                "{} (check `access_key_id` of cloud `{}` and its secret: `slipway secret set {} secret_access_key`)",
+                e.message, self.cloud, self.cloud
+            ),
+        )
     }
 
     async fn run_resources(&self, run_id: &str) -> Result<RunResources, DriverError> {
@@ -383,7 +405,7 @@ impl Ec2Driver {
         let made = match self.api.run_instances(&request).await {
             Ok(made) => made,
             Err(e) => {
-                let e = DriverError::from(e);
+                let e = self.explain(DriverError::from(e));
                 return specs.iter().map(|_| Err(e.clone())).collect();
             }
         };
@@ -430,8 +452,10 @@ impl Driver for Ec2Driver {
         "ec2"
     }
 
+    /// One call at a time: a provisioning call already covers every node of the run (one
+    /// RunInstances per node, concurrently), and one TerminateInstances takes them all.
     fn concurrency(&self) -> usize {
-        4
+        1
     }
 
     /// One RunInstances per node: the whole run's instances come in one request, grouped here.
@@ -448,7 +472,7 @@ impl Driver for Ec2Driver {
             .call("DescribeRegions", &[])
             .await
             .map(drop)
-            .map_err(DriverError::from)
+            .map_err(|e| self.explain(DriverError::from(e)))
     }
 
     /// Signed DescribeRegions (credentials and endpoint answer), and a warning when port 22 of
@@ -474,7 +498,10 @@ impl Driver for Ec2Driver {
     async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
         let res = match self.run_resources(&req.run_id).await {
             Ok(r) => r,
-            Err(e) => return req.instances.iter().map(|_| Err(e.clone())).collect(),
+            Err(e) => {
+                let e = self.explain(e);
+                return req.instances.iter().map(|_| Err(e.clone())).collect();
+            }
         };
         let mut by_node: BTreeMap<&str, Vec<(usize, &slipway_driver::InstanceSpec)>> =
             BTreeMap::new();

@@ -12,6 +12,6 @@ mod driver;
 pub mod keys;
 
 pub use driver::{
-    default_ssh_address, resource_name, Ec2Driver, Ec2Settings, InstanceState, KeyVault, MemoryVault,
-    SshAddress,
+    default_ssh_address, resource_name, Ec2Driver, Ec2Settings, InstanceState, KeyVault,
+    MemoryVault, SshAddress,
 };

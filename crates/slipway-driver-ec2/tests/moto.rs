@@ -81,9 +81,13 @@ async fn a_run_creates_tagged_instances_once_per_node_and_leaves_nothing() {
     let api = Ec2Api::new("us-east-1", Some(&m.endpoint), credentials()).unwrap();
     let run = unique("calls");
     let key = format!("slipway-{run}");
-    api.import_key_pair(&key, &run, &public_key()).await.unwrap();
+    api.import_key_pair(&key, &run, &public_key())
+        .await
+        .unwrap();
     // Retried: the same pair is kept.
-    api.import_key_pair(&key, &run, &public_key()).await.unwrap();
+    api.import_key_pair(&key, &run, &public_key())
+        .await
+        .unwrap();
     let group = api
         .ensure_security_group(&key, &run, "10.0.0.0/8")
         .await
@@ -216,7 +220,11 @@ async fn launch(
 }
 
 /// After teardown: every instance of the run terminated, and no group or key pair left.
-async fn assert_nothing_left(driver: &slipway_driver_ec2::Ec2Driver, run_id: &str, dir: &std::path::Path) {
+async fn assert_nothing_left(
+    driver: &slipway_driver_ec2::Ec2Driver,
+    run_id: &str,
+    dir: &std::path::Path,
+) {
     let left = driver.list_tagged(run_id, dir).await.unwrap();
     assert!(left.is_empty(), "left behind: {left:?}");
     let instances = driver.api().run_instances_of(run_id).await.unwrap();
@@ -241,7 +249,9 @@ fn node_indexes(instances: &[slipway_driver_ec2::calls::Ec2Instance]) -> Vec<(St
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +272,14 @@ async fn a_run_of_two_nodes_makes_one_run_instances_call_per_node_and_leaves_not
     assert_eq!(instances.len(), 6);
     assert_eq!(
         node_indexes(&instances),
-        pairs(&[("db", "1"), ("db", "2"), ("db", "3"), ("web", "1"), ("web", "2"), ("web", "3")])
+        pairs(&[
+            ("db", "1"),
+            ("db", "2"),
+            ("db", "3"),
+            ("web", "1"),
+            ("web", "2"),
+            ("web", "3")
+        ])
     );
 }
 
@@ -284,7 +301,14 @@ async fn throttling_500s_and_dropped_answers_are_retried_without_duplicates() {
     let instances = direct.api().run_instances_of(&run).await.unwrap();
     assert_eq!(
         node_indexes(&instances),
-        pairs(&[("db", "1"), ("db", "2"), ("db", "3"), ("web", "1"), ("web", "2"), ("web", "3")]),
+        pairs(&[
+            ("db", "1"),
+            ("db", "2"),
+            ("db", "3"),
+            ("web", "1"),
+            ("web", "2"),
+            ("web", "3")
+        ]),
         "{faults:?}"
     );
     assert_nothing_left(&direct, &run, dir.path()).await;
@@ -383,8 +407,9 @@ async fn recipes_run_over_ssh_with_the_run_key_and_wires_carry_private_addresses
         .map(|i| i.private_ip.clone().unwrap())
         .collect();
     assert_eq!(web_ips.len(), 2);
-    let store = store.lock().unwrap();
     let logs: Vec<String> = store
+        .lock()
+        .unwrap()
         .logs(&run, None, 0, 100_000)
         .unwrap()
         .into_iter()
@@ -395,14 +420,20 @@ async fn recipes_run_over_ssh_with_the_run_key_and_wires_carry_private_addresses
         assert!(all.contains(&format!("on {ip}")), "{all}");
         assert!(all.contains(&format!("http://{ip}:8080/")), "{all}");
     }
-    let report = dir.path().join("runs").join(&run).join("reports/client.1/result.txt");
-    let report = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+    let report = dir
+        .path()
+        .join("runs")
+        .join(&run)
+        .join("reports/client.1/result.txt");
+    let report =
+        std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
     assert!(report.starts_with("checked http://"), "{report}");
-    drop(store);
     assert_nothing_left(&driver, &run, dir.path()).await;
-    // The run's directory on the "instance" is the instance's own business (the machine is
-    // terminated); the session is closed and the key is gone from the vault.
-    assert!(
-        driver.api().key_pairs(&slipway_driver_ec2::resource_name(&run)).await.unwrap().is_empty()
-    );
+    // The key pair is gone from EC2 (and its private half from the vault).
+    assert!(driver
+        .api()
+        .key_pairs(&slipway_driver_ec2::resource_name(&run))
+        .await
+        .unwrap()
+        .is_empty());
 }

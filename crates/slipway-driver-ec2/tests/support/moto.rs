@@ -151,7 +151,9 @@ impl FaultProxy {
                 for conn in listener.incoming() {
                     let Ok(conn) = conn else { continue };
                     let (faults, counter) = (faults.clone(), counter.clone());
-                    std::thread::spawn(move || serve(conn, upstream_port, every, &counter, &faults));
+                    std::thread::spawn(move || {
+                        serve(conn, upstream_port, every, &counter, &faults)
+                    });
                 }
             });
         }
@@ -210,7 +212,13 @@ fn forward(request: &[u8], upstream_port: u16) -> Option<Vec<u8>> {
     Some(answer)
 }
 
-fn serve(mut conn: TcpStream, upstream_port: u16, every: u64, counter: &AtomicU64, faults: &Mutex<Faults>) {
+fn serve(
+    mut conn: TcpStream,
+    upstream_port: u16,
+    every: u64,
+    counter: &AtomicU64,
+    faults: &Mutex<Faults>,
+) {
     while let Some(request) = read_request(&mut conn) {
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
         let fault = if n % every == 0 { (n / every) % 3 } else { 3 };
@@ -249,7 +257,11 @@ fn serve(mut conn: TcpStream, upstream_port: u16, every: u64, counter: &AtomicU6
 }
 
 fn http(status: u16, body: &str) -> Vec<u8> {
-    let reason = if status == 503 { "Service Unavailable" } else { "Internal Server Error" };
+    let reason = if status == 503 {
+        "Service Unavailable"
+    } else {
+        "Internal Server Error"
+    };
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
         body.len()
