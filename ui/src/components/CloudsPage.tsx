@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { cloudRemove, cloudSave, cloudSecretSet, cloudsList, cloudTest, confirmDialog, toCommandError } from "../api";
 import type { CloudsListing, CloudTest, CloudView } from "../api-types";
-import { cloudStatus, formFields, secretLabel, splitForm, valuesOf, type FormValues } from "../model/clouds";
+import { cloudStatus, formFields, openSshWarning, secretLabel, splitForm, valuesOf, type FormValues } from "../model/clouds";
 
 type Editing = { name: string; kind: string; values: FormValues; replace: boolean };
 
@@ -124,6 +124,11 @@ export function CloudsPage(props: { onClose: () => void }) {
                   {Object.entries(c.settings)
                     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
                     .join("  ") || "—"}
+                  {openSshWarning(c) ? (
+                    <div className="sw-clouds__warning" data-testid={`cloud-warning-${c.name}`}>
+                      {openSshWarning(c)}
+                    </div>
+                  ) : null}
                 </td>
                 <td>
                   {c.secrets.length === 0
@@ -157,7 +162,7 @@ export function CloudsPage(props: { onClose: () => void }) {
                   ) : null}
                   {t && t !== "running" ? (
                     <div className={`sw-clouds__test ${t.ok ? "is-ok" : "is-error"}`} data-testid={`cloud-test-result-${c.name}`}>
-                      {t.ok ? "Connection OK" : `${t.message ?? "failed"}${t.kind ? ` (${t.kind})` : ""}`}
+                      {t.ok ? `Connection OK${t.message ? `: ${t.message}` : ""}` : `${t.message ?? "failed"}${t.kind ? ` (${t.kind})` : ""}`}
                     </div>
                   ) : null}
                   {rowError[c.name] ? (

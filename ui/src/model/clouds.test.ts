@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CloudView, KindInfo } from "../api-types";
-import { cloudStatus, formFields, secretLabel, splitForm, valuesOf } from "./clouds";
+import { cloudStatus, formFields, openSshWarning, secretLabel, splitForm, valuesOf } from "./clouds";
 
 const ec2: KindInfo = {
   kind: "ec2",
@@ -37,5 +37,19 @@ describe("clouds form", () => {
     expect(cloud.secrets.map((s) => secretLabel(s.state))).toEqual(["stored in keychain"]);
     expect(cloudStatus(cloud)).toBe("configured; this build cannot run it yet");
     expect(cloudStatus({ ...cloud, runnable: true, secrets: [{ name: "k", state: "missing" }] })).toBe("configured; 1 secret missing");
+  });
+
+  it("warns about an ec2 cloud whose SSH port is open to everyone", () => {
+    const cloud: CloudView = {
+      name: "aws",
+      kind: "ec2",
+      built_in: false,
+      runnable: true,
+      settings: { region: "eu-west-1" },
+      secrets: [],
+    };
+    expect(openSshWarning(cloud)).toContain("0.0.0.0/0");
+    expect(openSshWarning({ ...cloud, settings: { region: "eu-west-1", ssh_cidr: "203.0.113.7/32" } })).toBeNull();
+    expect(openSshWarning({ ...cloud, kind: "ssh", settings: {} })).toBeNull();
   });
 });

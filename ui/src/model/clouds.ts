@@ -53,3 +53,11 @@ export function cloudStatus(cloud: CloudView): string {
   const missing = cloud.secrets.filter((s) => s.state === "missing").length;
   return missing ? `configured; ${missing} secret${missing === 1 ? "" : "s"} missing` : "configured";
 }
+
+/** For an `ec2` cloud without `ssh_cidr`: every instance's port 22 is open to the internet. */
+export function openSshWarning(cloud: CloudView): string | null {
+  if (cloud.kind !== "ec2") return null;
+  const cidr = cloud.settings["ssh_cidr"];
+  if (typeof cidr === "string" && cidr.trim() !== "") return null;
+  return "ssh_cidr is not set: port 22 of every instance is open to 0.0.0.0/0. Set it to the addresses this machine connects from.";
+}
