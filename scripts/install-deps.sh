@@ -38,5 +38,6 @@ MOTO_VENV=${SLIPWAY_MOTO:-/opt/slipway-moto}
 if [ ! -x "$MOTO_VENV/bin/moto_server" ]; then
   echo "installing moto[server] into $MOTO_VENV"
   $SUDO python3 -m venv "$MOTO_VENV"
-  $SUDO "$MOTO_VENV/bin/pip" install -q 'moto[server]'
+  # Pinned: the tests rely on its validation switches and its answers.
+  $SUDO "$MOTO_VENV/bin/pip" install -q 'moto[server]==5.2.5' 'boto3==1.44.8'
 fi
