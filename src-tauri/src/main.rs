@@ -116,9 +116,14 @@ fn main() {
     let builder = tauri::Builder::default().plugin(tauri_plugin_dialog::init());
     let builder = match opened {
         Ok(ctx) => builder
+            .plugin(tauri_plugin_notification::init())
             .manage(Arc::new(ctx))
             .invoke_handler(invoke_handler())
-            .on_window_event(ask_on_close),
+            .on_window_event(ask_on_close)
+            .setup(|app| {
+                notify_run_ends(app.handle().clone());
+                Ok(())
+            }),
         Err(e) => {
             // Say why in a window, not only on a terminal the user may not have.
             let message = format!(
@@ -141,6 +146,39 @@ fn main() {
     builder
         .run(tauri::generate_context!())
         .expect("the Tauri application could not start");
+}
+
+/// Tells the user, with a desktop notification, when a run launched from this window ends (or
+/// is ready, kept) while the window is not focused; `slipway_api::watch_run_ends` decides what
+/// ended and words it.
+fn notify_run_ends(app: tauri::AppHandle) {
+    use tauri::Manager;
+    use tauri_plugin_notification::NotificationExt;
+    std::thread::spawn(move || {
+        let ctx = app.state::<Arc<Context>>().inner().clone();
+        let launched = || ctx.launched();
+        let watched = slipway_api::watch_run_ends(&ctx, &launched, &|| false, &mut |notice| {
+            let focused = app
+                .get_webview_window("main")
+                .and_then(|w| w.is_focused().ok())
+                .unwrap_or(false);
+            if focused {
+                return;
+            }
+            let shown = app
+                .notification()
+                .builder()
+                .title(&notice.title)
+                .body(&notice.body)
+                .show();
+            if let Err(e) = shown {
+                eprintln!("cannot show a notification for run {}: {e}", notice.run_id);
+            }
+        });
+        if let Err(e) = watched {
+            eprintln!("run notifications stopped: {}", e.message);
+        }
+    });
 }
 
 /// Set once the user answered the question on closing: the next close goes through.

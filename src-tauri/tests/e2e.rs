@@ -1082,6 +1082,30 @@ async fn a_failing_run_marks_the_failing_step_with_its_exit_status() {
         .await;
     assert!(failed.contains("deployment failed"), "{failed}");
     app.wait_text(&tid("log-pane"), "about to fail").await;
+
+    // Re-launch: the run's own recipe, through the launch dialog, as a new run in the view.
+    let first = app.text(&tid("run-id")).await;
+    app.click(&tid("run-relaunch")).await;
+    app.wait(&tid("launch-dialog")).await;
+    app.click(&tid("launch-confirm")).await;
+    let deadline = Instant::now() + WAIT;
+    let second = loop {
+        let shown = app.text(&tid("run-id")).await;
+        if !shown.is_empty() && shown != first {
+            break shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run view still shows {first}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        app.runs().iter().any(|r| r["id"] == json!(second)),
+        "slipway runs does not list the re-launched {second}"
+    );
+    app.wait_tone("hello", "failed").await;
+    app.wait_text(&tid("run-state"), "aborted").await;
     app.terminate_all();
     app.end().await;
 }

@@ -12,6 +12,7 @@ mod commands;
 mod dto;
 mod error;
 mod examples;
+mod notices;
 mod runs;
 
 use std::collections::HashSet;
@@ -24,6 +25,7 @@ pub use commands::*;
 pub use dto::{DiffChunk, ImportResult, ModuleBody, ModuleSummary, ModuleVersion, VersionInfo};
 pub use error::{CommandError, ErrorCode};
 pub use examples::EXAMPLES;
+pub use notices::{run_end_notice, watch_run_ends, RunEnded};
 pub use runs::{
     follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
     run_recipe, run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode,
@@ -98,6 +100,14 @@ impl Context {
         ids.into_iter()
             .filter(|id| matches!(store.run(id), Ok(Some(d)) if !d.run.state.is_final()))
             .collect()
+    }
+
+    /// Every run launched from this window.
+    pub fn launched(&self) -> Vec<String> {
+        self.launched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn remember_launch(&self, id: &str) {

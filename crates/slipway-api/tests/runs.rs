@@ -244,3 +244,110 @@ fn a_stopped_follow_ends() {
     .unwrap();
     assert_eq!(sent, 0);
 }
+
+fn new_run(writer: &mut Store, id: &str) {
+    let (pid, start) = slipway_store::current_process_identity();
+    writer
+        .create_run(&NewRun {
+            id: id.into(),
+            name: "hello".into(),
+            keep_running: slipway_recipe::KeepRunning::Never,
+            recipe_text: example("hello.slipway.yaml"),
+            default_cloud: "local".into(),
+            created_at: 1_000,
+            owner_pid: pid,
+            owner_start_time: start,
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_launched_run_that_ends_gives_one_notice_and_other_runs_none() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = Context::new(Store::open(home.path()).unwrap());
+    let mut writer = Store::open(home.path()).unwrap();
+    new_run(&mut writer, "r-1");
+    // Not launched from this app (a CI job on the same machine): none of its business.
+    new_run(&mut writer, "r-cli");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let (ctx, stop) = (&ctx, &stop);
+        scope.spawn(move || {
+            let launched = || vec!["r-1".to_string(), "r-unknown".to_string()];
+            let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
+            slipway_api::watch_run_ends(ctx, &launched, &stopped, &mut |n| tx.send(n).unwrap())
+                .unwrap();
+        });
+        writer
+            .set_run_state("r-cli", RunState::Aborted, 1_900, Some("no"))
+            .unwrap();
+        writer.finish_run("r-cli", 1, Some("no"), 1_900).unwrap();
+        writer
+            .set_run_state(
+                "r-1",
+                RunState::Aborted,
+                2_000,
+                Some("deployment of hello.1 failed"),
+            )
+            .unwrap();
+        writer
+            .finish_run("r-1", 1, Some("deployment of hello.1 failed"), 63_000)
+            .unwrap();
+        let notice = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a notice for r-1");
+        assert_eq!(notice.run_id, "r-1");
+        assert_eq!(notice.title, "Run hello failed");
+        assert!(notice.body.starts_with("r-1 · "), "{}", notice.body);
+        assert!(
+            notice.body.contains("deployment of hello.1 failed"),
+            "{}",
+            notice.body
+        );
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    // Nothing else: not r-cli, and r-1 once.
+    assert_eq!(rx.try_iter().count(), 0);
+}
+
+#[test]
+fn notices_say_how_a_run_ended() {
+    let mut run = slipway_store::RunSummary {
+        id: "r-9".into(),
+        name: "web".into(),
+        state: RunState::Ready,
+        keep_running: slipway_recipe::KeepRunning::Always,
+        default_cloud: "local".into(),
+        created_at: 0,
+        started_at: Some(1_000),
+        ended_at: None,
+        exit_code: None,
+        error: None,
+        owner_pid: None,
+        owner_start_time: None,
+        interrupted: false,
+    };
+    let n = slipway_api::run_end_notice(&run).unwrap();
+    assert_eq!(n.title, "Run web is ready");
+    assert!(n.body.contains("kept running"), "{}", n.body);
+    run.state = RunState::Executing;
+    assert_eq!(slipway_api::run_end_notice(&run), None);
+    run.interrupted = true;
+    assert_eq!(
+        slipway_api::run_end_notice(&run).unwrap().title,
+        "Run web was interrupted"
+    );
+    run.interrupted = false;
+    run.state = RunState::Done;
+    run.exit_code = Some(0);
+    run.ended_at = Some(126_000);
+    let n = slipway_api::run_end_notice(&run).unwrap();
+    assert_eq!(n.title, "Run web succeeded");
+    assert_eq!(n.body, "r-9 · 2 min 5 s");
+    run.state = RunState::Cancelled;
+    assert_eq!(
+        slipway_api::run_end_notice(&run).unwrap().title,
+        "Run web was cancelled"
+    );
+}
