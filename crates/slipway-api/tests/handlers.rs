@@ -178,7 +178,10 @@ fn first_start_seeds_the_examples_once() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["hello", "multiline-outputs", "web-with-db"]);
+    assert_eq!(
+        names,
+        ["hello", "multiline-outputs", "web-with-db", "web-with-lb"]
+    );
     let all = dispatch(&ctx, "library_list", json!({})).unwrap().unwrap();
     drop(ctx);
 
