@@ -131,6 +131,15 @@ pub fn status(run: &str, json: bool) -> i32 {
             };
             if let Some(o) = v.as_object_mut() {
                 o.insert("summary".into(), summary_json(&detail.run));
+                // A scale or resume working on the run right now.
+                if let Ok(Some(lock)) = store.run_lock(&detail.run.id) {
+                    if slipway_store::process_alive(lock.owner_pid, lock.owner_start_time) {
+                        o.insert(
+                            "in_progress".into(),
+                            serde_json::json!({ "operation": lock.operation, "pid": lock.owner_pid, "since": rfc3339(lock.at) }),
+                        );
+                    }
+                }
                 o.insert("state".into(), detail.run.display_state().into());
                 o.remove("recipe_text");
             }
@@ -315,19 +324,12 @@ pub fn terminate(run: &str, json: bool) -> i32 {
     // A run still driven by a live process is stopped through that process first.
     if !summary.state.is_final() && !summary.interrupted {
         if let (Some(pid), Some(start)) = (summary.owner_pid, summary.owner_start_time) {
-            if pid != std::process::id() && slipway_store::process_alive(pid, start) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let deadline = std::time::Instant::now() + Duration::from_secs(120);
-                while slipway_store::process_alive(pid, start)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
+            stop_process(pid, start);
         }
+    }
+    // So is a scale (or resume) in progress: it stops its steps and releases the run.
+    if let Ok(Some(lock)) = store.run_lock(&summary.id) {
+        stop_process(lock.owner_pid, lock.owner_start_time);
     }
     let detail = match store.run(&summary.id) {
         Ok(Some(d)) => d,
@@ -497,6 +499,22 @@ pub fn resume(run: &str, json: bool) -> i32 {
         Ok(outcome) => outcome.exit_code,
         Err(ResumeError::Refused(m)) => bad_input(json, &m),
         Err(ResumeError::Infrastructure(m)) => infra(json, &m),
+    }
+}
+
+/// Asks another live process (a run's owner, a scale) to stop with SIGTERM, and waits up to two
+/// minutes for it to end.
+fn stop_process(pid: u32, start: u64) {
+    if pid == std::process::id() || !slipway_store::process_alive(pid, start) {
+        return;
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while slipway_store::process_alive(pid, start) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -310,13 +310,8 @@ deployment:
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn a_second_scale_is_refused_while_one_is_in_progress() {
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
-    let gate = h.join("gate");
-    // `on_node_add` of the existing instance waits until the test opens the gate.
-    let recipe = r#"
+/// `on_node_add` of the existing instance waits until the test creates the file `$gate`.
+const GATED: &str = r#"
 slipway: 1
 name: gated
 images:
@@ -338,26 +333,41 @@ deployment:
   nodes:
     app: { component: app }
 "#;
-    let file = write(h, "gated.slipway.yaml", recipe);
+
+/// Launches the gated recipe and starts `scale +1`, returned once its hook waits at the gate.
+fn gated_scale_in_progress(h: &Path) -> (String, std::process::Child) {
+    let gate = h.join("gate");
+    let file = write(h, "gated.slipway.yaml", GATED);
     let set = format!("app.gate={}", gate.display());
     let out = slipway(h, &["run", file.to_str().unwrap(), "--set", &set]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let id = last_run_id(h);
-    let first = Command::new(env!("CARGO_BIN_EXE_slipway"))
+    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(["scale", &id, "app", "+1"])
         .env("SLIPWAY_HOME", h)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the first scale to reach on_node_add", || {
+    wait_until("the scale to reach on_node_add", || {
         step_lines(h, &id, "app.1", "on_node_add")
             .iter()
             .any(|l| l.starts_with("waiting for"))
     });
+    (id, child)
+}
+
+#[test]
+fn a_second_scale_is_refused_while_one_is_in_progress() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let gate = h.join("gate");
+    let (id, first) = gated_scale_in_progress(h);
     let shown = text(&slipway(h, &["status", &id]).stdout);
     assert!(shown.contains("in progress: `scale app +1`"), "{shown}");
-    assert_eq!(status(h, &id)["state"], "ready", "the run stays ready");
+    let s = status(h, &id);
+    assert_eq!(s["state"], "ready", "the run stays ready");
+    assert_eq!(s["in_progress"]["operation"], "scale app +1", "{s}");
     let second = slipway(h, &["scale", &id, "app", "+1"]);
     assert_eq!(second.status.code(), Some(2), "{}", text(&second.stderr));
     assert!(
@@ -381,6 +391,30 @@ deployment:
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert_eq!(slipway(h, &["terminate", &id]).status.code(), Some(0));
     assert!(processes_of(&id, None).is_empty());
+}
+
+#[test]
+fn terminate_stops_a_scale_in_progress_and_leaves_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let (id, scale) = gated_scale_in_progress(h);
+    assert!(!processes_of(&id, Some("app.1")).is_empty());
+    let t = slipway(h, &["terminate", &id]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
+    let out = scale.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        processes_of(&id, None).is_empty(),
+        "left: {:?}",
+        processes_of(&id, None)
+    );
+    let s = status(h, &id);
+    assert_eq!(s["state"], "done");
+    assert!(s.get("in_progress").is_none(), "{s}");
+    assert!(
+        instance_states(&s).iter().all(|(_, st)| st == "terminated"),
+        "{s}"
+    );
 }
 
 #[test]
