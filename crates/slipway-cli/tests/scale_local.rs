@@ -569,3 +569,65 @@ deployment:
     assert_eq!(keychain.get_run(&id).unwrap(), None, "gone after terminate");
     assert!(files_holding(h, canary, &file).is_empty());
 }
+
+/// `slipway` with no Secret Service reachable (a session bus address where nothing listens).
+fn slipway_without_keychain(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(args)
+        .env("SLIPWAY_HOME", home)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/slipway-test-bus",
+        )
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn without_a_keychain_a_run_says_so_and_cannot_be_scaled() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let recipe = r#"
+slipway: 1
+name: generated
+images:
+  base: {}
+components:
+  app:
+    image: base
+    inputs:
+      token: { secret: true, generate: 16 }
+    recipes:
+      deployment: |
+        echo "token $token"
+deployment:
+  keep_running: always
+  nodes:
+    app: { component: app }
+"#;
+    let file = write(h, "generated.slipway.yaml", recipe);
+    let out = slipway_without_keychain(h, &["run", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = last_run_id(h);
+    let log = text(&slipway(h, &["logs", &id]).stdout);
+    assert!(
+        log.contains("warning: the secret values of this run cannot be kept in the OS keychain"),
+        "{log}"
+    );
+    let up = slipway_without_keychain(h, &["scale", &id, "app", "+1"]);
+    assert_eq!(up.status.code(), Some(3), "{}", text(&up.stderr));
+    assert!(
+        text(&up.stderr).contains("generated inputs cannot be resolved again")
+            || text(&up.stderr).contains("cannot be read from the OS keychain"),
+        "{}",
+        text(&up.stderr)
+    );
+    assert_eq!(
+        instance_states(&status(h, &id)).len(),
+        1,
+        "nothing was added"
+    );
+    let t = slipway_without_keychain(h, &["terminate", &id]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
+    assert!(processes_of(&id, None).is_empty());
+}
