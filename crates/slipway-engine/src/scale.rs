@@ -426,9 +426,10 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
         outcome.error = Some(e);
         return outcome;
     }
+    let mut provision_started = at;
     for name in &names {
         env.instance_state(name, InstanceState::Provisioning);
-        env.step_started(name, StepKind::Provision);
+        provision_started = env.step_started(name, StepKind::Provision);
     }
     let specs = new
         .iter()
@@ -493,11 +494,19 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
                 let (env2, driver, kinds, ready) =
                     (env.clone(), driver.clone(), kinds.clone(), ready.clone());
                 tasks.push(tokio::spawn(async move {
-                    deploy_new(&env2, &*driver, values, p, &kinds, &ready).await
+                    deploy_new(
+                        &env2,
+                        &*driver,
+                        (values, p, provision_started),
+                        &kinds,
+                        &ready,
+                    )
+                    .await
                 }));
             }
             Err(e) => {
-                env.step_finished(&name, StepKind::Provision, StepState::Failed, None, at);
+                let started = provision_started;
+                env.step_finished(&name, StepKind::Provision, StepState::Failed, None, started);
                 let reason = format!("provisioning failed ({}): {}", e.kind.as_str(), e.message);
                 env.fail_instance(&name, StepKind::Provision, &reason);
                 outcome.failed.push(name.clone());
@@ -713,8 +722,7 @@ async fn run_hooks(
 async fn deploy_new(
     env: &Env,
     driver: &dyn slipway_driver::Driver,
-    mut values: InstanceValues,
-    p: Provisioned,
+    (mut values, p, provision_started): (InstanceValues, Provisioned, i64),
     kinds: &[slipway_plan::StepKind],
     ready: &[InstanceValues],
 ) -> Result<InstanceValues, (String, i32, String)> {
@@ -732,7 +740,7 @@ async fn deploy_new(
             human_duration(limit)
         ))),
     };
-    let at = env.ctx.clock.now_ms();
+    let at = provision_started;
     if let Err(e) = booted {
         env.step_finished(&name, StepKind::Provision, StepState::Failed, None, at);
         let reason = format!("booting failed ({}): {}", e.kind.as_str(), e.message);
