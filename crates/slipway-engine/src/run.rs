@@ -206,6 +206,7 @@ pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) ->
             user: cancel,
         },
         step_slots: HashMap::new(),
+        absent: Vec::new(),
     };
     // Checkpoints of the WAL happen on a thread of their own, never in a commit of the run.
     let checkpointer = ctx.with_store(|s| {
@@ -240,6 +241,9 @@ struct Run<'a> {
     cancel: Cancels,
     /// Per cloud: a permit for each step allowed to run at once (`Driver::max_parallel_steps`).
     step_slots: HashMap<String, Arc<Semaphore>>,
+    /// On resume: planned instances the store has no record of (the owner died before it
+    /// recorded them); they are recorded when this process takes the run over.
+    absent: Vec<String>,
 }
 
 /// What the run knows of one instance.
@@ -481,10 +485,27 @@ impl Run<'_> {
             })
             .collect();
         let resuming = l.resume.is_some();
+        let absent = self.absent.clone();
         let ok = self.record(|s| {
             if resuming {
-                // Everything is recorded already: this process only becomes the owner.
-                return s.claim_run(&l.run_id, pid, start_time);
+                // The run is recorded already: this process becomes the owner, and records
+                // what the owner that died did not get to.
+                s.claim_run(&l.run_id, pid, start_time)?;
+                let missing: Vec<NewInstance> = instances
+                    .iter()
+                    .filter(|i| absent.contains(&i.name))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                s.add_instances(&l.run_id, &missing, at)?;
+                let refs: Vec<(&str, slipway_store::StepKind)> = steps
+                    .iter()
+                    .filter(|(n, _)| absent.contains(n))
+                    .map(|(n, k)| (n.as_str(), *k))
+                    .collect();
+                return s.add_steps(&l.run_id, &refs);
             }
             if l.already_created {
                 s.claim_run(&l.run_id, pid, start_time)?;
@@ -633,6 +654,7 @@ impl Run<'_> {
         };
         for (i, planned) in self.plan.instances.iter().enumerate() {
             let Some(row) = detail.instances.iter().find(|r| r.name == planned.name) else {
+                self.absent.push(planned.name.clone());
                 continue;
             };
             let inst = &mut self.inst[i];

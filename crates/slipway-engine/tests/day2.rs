@@ -311,3 +311,53 @@ async fn resume_keeps_finished_steps_and_provisions_a_gone_instance_again() {
         .unwrap_err();
     assert!(again.to_string().contains("is ready"), "{again}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_owner_died_before_recording_anything_is_resumed_from_its_recipe() {
+    let e = env();
+    let text = r#"
+slipway: 1
+name: early
+images:
+  base: {}
+components:
+  app:
+    image: base
+    outputs: { x: {} }
+    recipes:
+      deployment: output x=1
+deployment:
+  keep_running: never
+  nodes:
+    app: { component: app, multiplicity: 2 }
+"#;
+    // What a `--detach` parent records before its background owner starts, with an owner
+    // that is gone.
+    e.ctx
+        .store
+        .lock()
+        .unwrap()
+        .create_run(&slipway_store::NewRun {
+            id: "r1".into(),
+            name: "early".into(),
+            keep_running: KeepRunning::Never,
+            recipe_text: text.into(),
+            default_cloud: "local".into(),
+            created_at: 1,
+            owner_pid: u32::MAX - 1,
+            owner_start_time: 1,
+        })
+        .unwrap();
+    let outcome = resume_run(&e.ctx, "r1", e.run_dir.clone(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, RunState::Done, "{outcome:?}");
+    let detail = e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+    let names: Vec<&str> = detail.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["app.1", "app.2"]);
+    assert!(detail
+        .instances
+        .iter()
+        .all(|i| i.state == InstanceState::Terminated));
+    assert!(e.fake.live.lock().unwrap().is_empty());
+}
