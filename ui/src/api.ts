@@ -150,6 +150,10 @@ export const runLogs = (args: { id: string; instance?: string; after?: number; l
   call<LogLine[]>("run_logs", args);
 /** Starts `slipway terminate RUN` in the background; the run view shows the rest. */
 export const runTerminate = (args: { id: string }) => call<void>("run_terminate", args);
+/** Starts `slipway scale RUN NODE +N|-N` in the background on a kept (`ready`) run. */
+export const runScale = (args: { id: string; node: string; change: string }) => call<void>("run_scale", args);
+/** Starts `slipway resume RUN` in the background on an interrupted run; it becomes the owner. */
+export const runResume = (args: { id: string }) => call<void>("run_resume", args);
 export const runDelete = (args: { id: string }) => call<boolean>("run_delete", args);
 export const reportOpen = (args: { id: string; instance: string; path: string; folder: boolean }) =>
   call<void>("report_open", args);

@@ -15,4 +15,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "multiline-outputs.slipway.yaml",
         include_str!("../../../assets/examples/multiline-outputs.slipway.yaml"),
     ),
+    (
+        "web-with-lb.slipway.yaml",
+        include_str!("../../../assets/examples/web-with-lb.slipway.yaml"),
+    ),
 ];

@@ -28,8 +28,8 @@ pub use examples::EXAMPLES;
 pub use notices::{run_end_notice, watch_run_ends, RunEnded};
 pub use runs::{
     follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
-    run_recipe, run_terminate, runs_follow, runs_list, CloudCount, LaunchInput, LaunchNode,
-    LaunchPlan, Placement, RunUpdate, UnusableCloud,
+    run_recipe, run_resume, run_scale, run_terminate, runs_follow, runs_list, CloudCount,
+    LaunchInput, LaunchNode, LaunchPlan, Placement, RunUpdate, UnusableCloud,
 };
 pub use slipway_recipe::KeepRunning;
 pub use slipway_store::{LogLine, RunDetail, RunHistoryEntry};
@@ -301,6 +301,15 @@ macro_rules! for_each_command {
             }) -> Vec<$crate::LogLine>;
             /// Starts `slipway terminate RUN` in the background.
             run_terminate(RunTerminateArgs { id: String }) -> ();
+            /// Starts `slipway scale RUN NODE CHANGE` (`+N` / `-N`) in the background, on a
+            /// kept (`ready`) run.
+            run_scale(RunScaleArgs {
+                id: String,
+                node: String,
+                change: String,
+            }) -> ();
+            /// Starts `slipway resume RUN` in the background, on an interrupted run.
+            run_resume(RunResumeArgs { id: String }) -> ();
             /// Deletes a finished run and its files; refused while it is not final.
             run_delete(RunDeleteArgs { id: String }) -> bool;
             /// Opens a fetched report, or its folder, with the desktop's default program.

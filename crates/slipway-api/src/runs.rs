@@ -355,19 +355,77 @@ pub fn run_logs(ctx: &Context, args: RunLogsArgs) -> Result<Vec<LogLine>, Comman
 pub fn run_terminate(ctx: &Context, args: RunTerminateArgs) -> Result<(), CommandError> {
     let id = args.id.as_str();
     let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
+    in_background(ctx, &run.run.id, "terminate", &["terminate", &run.run.id])
+}
+
+/// Adds (`+N`) or removes (`-N`) instances of a node of a kept run: `slipway scale RUN NODE
+/// CHANGE` in the background, once the change, the node and the run's state are right. The run
+/// view follows the new instances and the hooks.
+pub fn run_scale(ctx: &Context, args: RunScaleArgs) -> Result<(), CommandError> {
+    let id = args.id.as_str();
+    slipway_engine::parse_delta(&args.change)
+        .map_err(|m| CommandError::new(ErrorCode::ArgsInvalid, m))?;
+    let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
+    if run.run.state != slipway_store::RunState::Ready {
+        return Err(CommandError::new(
+            ErrorCode::StoreConflict,
+            format!(
+                "run {id} is {}: only a kept run in state `ready` can be scaled",
+                run.run.display_state()
+            ),
+        ));
+    }
+    if !run.instances.iter().any(|i| i.node == args.node) {
+        return Err(CommandError::new(
+            ErrorCode::ArgsInvalid,
+            format!("run {id} has no node `{}`", args.node),
+        ));
+    }
+    in_background(
+        ctx,
+        &run.run.id,
+        "scale",
+        &["scale", &run.run.id, &args.node, &args.change],
+    )
+}
+
+/// Continues an interrupted run: `slipway resume RUN` in the background, which becomes the
+/// run's owner.
+pub fn run_resume(ctx: &Context, args: RunResumeArgs) -> Result<(), CommandError> {
+    let id = args.id.as_str();
+    let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
+    if !run.run.interrupted {
+        return Err(CommandError::new(
+            ErrorCode::StoreConflict,
+            format!(
+                "run {id} is {}: only a run whose process died before it finished can be resumed",
+                run.run.display_state()
+            ),
+        ));
+    }
+    in_background(ctx, &run.run.id, "resume", &["resume", &run.run.id])
+}
+
+/// Starts `slipway ARGS…` in a process group of its own, its output appended to
+/// `runs/RUN/WHAT.log`, and returns once it started.
+fn in_background(
+    ctx: &Context,
+    run_id: &str,
+    what: &str,
+    args: &[&str],
+) -> Result<(), CommandError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(
             ctx.home
                 .join("runs")
-                .join(&run.run.id)
-                .join("terminate.log"),
+                .join(run_id)
+                .join(format!("{what}.log")),
         )
         .ok();
     let mut cmd = std::process::Command::new(&ctx.cli);
-    cmd.args(["terminate", &run.run.id])
-        .stdin(std::process::Stdio::null());
+    cmd.args(args).stdin(std::process::Stdio::null());
     match log {
         Some(f) => {
             if let Ok(out) = f.try_clone() {
@@ -384,7 +442,7 @@ pub fn run_terminate(ctx: &Context, args: RunTerminateArgs) -> Result<(), Comman
     let child = cmd.spawn().map_err(|e| {
         CommandError::new(
             ErrorCode::CloudUnavailable,
-            format!("could not start `{} terminate`: {e}", ctx.cli.display()),
+            format!("could not start `{} {what}`: {e}", ctx.cli.display()),
         )
     })?;
     reap(child);

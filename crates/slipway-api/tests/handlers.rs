@@ -108,7 +108,7 @@ fn codes(problems: &Value) -> Vec<String> {
 #[test]
 fn every_declared_command_has_a_handler_and_unknown_ones_do_not() {
     let h = host();
-    assert_eq!(COMMANDS.len(), 28);
+    assert_eq!(COMMANDS.len(), 30);
     for name in COMMANDS {
         assert!(dispatch(&h.ctx, name, json!({})).is_some(), "{name}");
     }
@@ -129,6 +129,48 @@ fn bad_arguments_are_args_invalid() {
     );
     let e = h.err("library_list", json!({ "kind": "machine" }));
     assert_eq!(e.code, ErrorCode::ArgsInvalid);
+}
+
+#[test]
+fn scale_and_resume_are_refused_before_anything_starts() {
+    let h = host();
+    let e = h.err(
+        "run_scale",
+        json!({ "id": "r-none", "node": "web", "change": "2" }),
+    );
+    assert_eq!(e.code, ErrorCode::ArgsInvalid, "{}", e.message);
+    assert!(e.message.contains("+N"), "{}", e.message);
+    let e = h.err(
+        "run_scale",
+        json!({ "id": "r-none", "node": "web", "change": "+2" }),
+    );
+    assert_eq!(e.code, ErrorCode::StoreNotFound);
+    let e = h.err("run_resume", json!({ "id": "r-none" }));
+    assert_eq!(e.code, ErrorCode::StoreNotFound);
+    // A run still driven by this (live) process is neither ready nor interrupted.
+    let (pid, start) = slipway_store::current_process_identity();
+    h.ctx
+        .store()
+        .create_run(&slipway_store::NewRun {
+            id: "r-live".into(),
+            name: "live".into(),
+            keep_running: slipway_api::KeepRunning::Always,
+            recipe_text: String::new(),
+            default_cloud: "local".into(),
+            created_at: 1,
+            owner_pid: pid,
+            owner_start_time: start,
+        })
+        .unwrap();
+    let e = h.err(
+        "run_scale",
+        json!({ "id": "r-live", "node": "web", "change": "+1" }),
+    );
+    assert_eq!(e.code, ErrorCode::StoreConflict);
+    assert!(e.message.contains("only a kept run"), "{}", e.message);
+    let e = h.err("run_resume", json!({ "id": "r-live" }));
+    assert_eq!(e.code, ErrorCode::StoreConflict);
+    assert!(e.message.contains("is initializing"), "{}", e.message);
 }
 
 #[test]
@@ -178,7 +220,10 @@ fn first_start_seeds_the_examples_once() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["hello", "multiline-outputs", "web-with-db"]);
+    assert_eq!(
+        names,
+        ["hello", "multiline-outputs", "web-with-db", "web-with-lb"]
+    );
     let all = dispatch(&ctx, "library_list", json!({})).unwrap().unwrap();
     drop(ctx);
 

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use slipway_clouds::CloudError;
-use slipway_engine::{exit, Context, Drivers, Hooks, SystemClock};
-use slipway_secrets::Keychain;
+use slipway_engine::{exit, Context, Drivers, Hooks, SecretKeeper, SystemClock};
+use slipway_secrets::{Keychain, Secret};
 use slipway_store::Store;
+use tokio_util::sync::CancellationToken;
 
 use crate::hooks::{JsonHooks, TerminalHooks};
 
@@ -30,7 +31,7 @@ pub fn drivers_for<'a>(
 }
 
 /// The engine's view of this process: the store, the drivers, and how events are shown.
-pub fn engine_context(store: Store, drivers: Drivers, json: bool) -> Context {
+pub fn engine_context(home: &Path, store: Store, drivers: Drivers, json: bool) -> Context {
     let hooks: Arc<dyn Hooks> = if json {
         Arc::new(JsonHooks)
     } else {
@@ -41,6 +42,32 @@ pub fn engine_context(store: Store, drivers: Drivers, json: bool) -> Context {
         drivers,
         hooks,
         clock: Arc::new(SystemClock),
+        keeper: Some(Arc::new(KeychainKeeper(keychain(home)))),
+    }
+}
+
+/// The secret values of runs, in the OS keychain entry `run/RUN_ID` of the data directory.
+struct KeychainKeeper(Keychain);
+
+impl SecretKeeper for KeychainKeeper {
+    fn keep(&self, run_id: &str, values: &str) -> Result<(), String> {
+        self.0
+            .set_run(run_id, &Secret::new(values))
+            .map_err(|e| e.to_string())
+    }
+
+    fn recall(&self, run_id: &str) -> Result<Option<String>, String> {
+        self.0
+            .get_run(run_id)
+            .map(|v| v.map(|s| s.expose().to_string()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn forget(&self, run_id: &str) -> Result<(), String> {
+        self.0
+            .remove_run(run_id)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -74,4 +101,17 @@ fn report(json: bool, msg: &str) {
             eprintln!("error: {line}");
         }
     }
+}
+
+/// Ctrl-C, or SIGTERM from `slipway terminate`, cancels the run (or the scale).
+pub async fn cancel_on_signals(cancel: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        _ = async { match hup.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+    cancel.cancel();
 }

@@ -145,6 +145,27 @@ enum Command {
         #[command(subcommand)]
         command: SecretCommand,
     },
+    /// Add N instances to a node of a kept (`ready`) run, or remove its N highest: runs
+    /// `on_node_add` / `on_node_remove` on the instances that read the node
+    Scale {
+        /// A run id, a unique prefix of one, or `last`
+        run: String,
+        /// The node to scale, such as `web`
+        node: String,
+        /// `+N` to add N instances, `-N` to remove the N highest
+        #[arg(allow_hyphen_values = true, value_name = "+N|-N")]
+        change: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Continue an interrupted run (its process died): finished steps stay finished, the rest
+    /// runs, and the keep-running policy applies at the end
+    Resume {
+        /// A run id, a unique prefix of one, or `last`
+        run: String,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Stop a run and terminate every instance it created (also after a crash)
     Terminate {
         /// A run id, a unique prefix of one, or `last`
@@ -315,6 +336,13 @@ fn main() -> ExitCode {
             output,
         } => runs_cmd::logs(&run, instance.as_deref(), follow, output.json),
         Command::Terminate { run, output } => runs_cmd::terminate(&run, output.json),
+        Command::Resume { run, output } => runs_cmd::resume(&run, output.json),
+        Command::Scale {
+            run,
+            node,
+            change,
+            output,
+        } => runs_cmd::scale(&run, &node, &change, output.json),
         Command::Clouds { command } => match command {
             CloudsCommand::List { output } => clouds_cmd::list(output.json),
             CloudsCommand::Add {

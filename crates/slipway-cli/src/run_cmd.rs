@@ -122,14 +122,14 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
 
-    let ctx = engine_context(store, drivers, args.json);
+    let ctx = engine_context(&home, store, drivers, args.json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let outcome = runtime.block_on(async move {
         let cancel = CancellationToken::new();
-        let watcher = tokio::spawn(cancel_on_signals(cancel.clone()));
+        let watcher = tokio::spawn(crate::common::cancel_on_signals(cancel.clone()));
         let outcome = launch(
             &ctx,
             Launch {
@@ -140,6 +140,7 @@ pub fn run(args: RunArgs) -> i32 {
                 keep,
                 run_dir,
                 already_created,
+                resume: None,
             },
             cancel,
         )
@@ -148,19 +149,6 @@ pub fn run(args: RunArgs) -> i32 {
         outcome
     });
     outcome.exit_code
-}
-
-/// Ctrl-C, or SIGTERM from `slipway terminate`, cancels the run.
-async fn cancel_on_signals(cancel: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut hup = signal(SignalKind::hangup()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-        _ = async { match hup.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-    }
-    cancel.cancel();
 }
 
 #[allow(clippy::too_many_arguments)]

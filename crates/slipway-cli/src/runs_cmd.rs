@@ -1,11 +1,17 @@
-//! `slipway runs`, `status RUN`, `logs RUN [INSTANCE] [--follow]`, `terminate RUN`.
+//! `slipway runs`, `status RUN`, `logs RUN [INSTANCE] [--follow]`, `terminate RUN`,
+//! `scale RUN NODE +N|-N`, `resume RUN`.
 
 use std::time::Duration;
 
-use slipway_engine::{terminate_run, TerminateError};
+use slipway_engine::{
+    parse_delta, resume_run, scale_run, terminate_run, ResumeError, Scale, ScaleError,
+    TerminateError,
+};
 use slipway_store::{rfc3339, RunSummary, Store};
 
-use crate::common::{bad_input, cloud_error, drivers_for, engine_context, infra, open_store};
+use crate::common::{
+    bad_input, cancel_on_signals, cloud_error, drivers_for, engine_context, infra, open_store,
+};
 use slipway_engine::exit;
 
 fn time(ms: Option<i64>) -> Option<String> {
@@ -100,7 +106,7 @@ pub fn runs(json: bool) -> i32 {
         }
         if runs.iter().any(|r| r.interrupted) {
             println!(
-                "\ninterrupted runs lost their process; clean up with `slipway terminate RUN`"
+                "\ninterrupted runs lost their process: continue one with `slipway resume RUN`, or clean up with `slipway terminate RUN`"
             );
         }
         exit::SUCCESS
@@ -125,6 +131,15 @@ pub fn status(run: &str, json: bool) -> i32 {
             };
             if let Some(o) = v.as_object_mut() {
                 o.insert("summary".into(), summary_json(&detail.run));
+                // A scale or resume working on the run right now.
+                if let Ok(Some(lock)) = store.run_lock(&detail.run.id) {
+                    if slipway_store::process_alive(lock.owner_pid, lock.owner_start_time) {
+                        o.insert(
+                            "in_progress".into(),
+                            serde_json::json!({ "operation": lock.operation, "pid": lock.owner_pid, "since": rfc3339(lock.at) }),
+                        );
+                    }
+                }
                 o.insert("state".into(), detail.run.display_state().into());
                 o.remove("recipe_text");
             }
@@ -149,6 +164,16 @@ pub fn status(run: &str, json: bool) -> i32 {
         );
         if let Some(e) = &r.error {
             println!("error: {e}");
+        }
+        if let Ok(Some(lock)) = store.run_lock(&r.id) {
+            if slipway_store::process_alive(lock.owner_pid, lock.owner_start_time) {
+                println!(
+                    "in progress: `{}` (process {}, since {})",
+                    lock.operation,
+                    lock.owner_pid,
+                    rfc3339(lock.at)
+                );
+            }
         }
         println!("\nINSTANCE        STATE        CLOUD    HOSTNAME         STEPS");
         for i in &detail.instances {
@@ -299,19 +324,12 @@ pub fn terminate(run: &str, json: bool) -> i32 {
     // A run still driven by a live process is stopped through that process first.
     if !summary.state.is_final() && !summary.interrupted {
         if let (Some(pid), Some(start)) = (summary.owner_pid, summary.owner_start_time) {
-            if pid != std::process::id() && slipway_store::process_alive(pid, start) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let deadline = std::time::Instant::now() + Duration::from_secs(120);
-                while slipway_store::process_alive(pid, start)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
+            stop_process(pid, start);
         }
+    }
+    // So is a scale (or resume) in progress: it stops its steps and releases the run.
+    if let Ok(Some(lock)) = store.run_lock(&summary.id) {
+        stop_process(lock.owner_pid, lock.owner_start_time);
     }
     let detail = match store.run(&summary.id) {
         Ok(Some(d)) => d,
@@ -323,7 +341,7 @@ pub fn terminate(run: &str, json: bool) -> i32 {
         Ok(d) => d,
         Err(e) => return cloud_error(json, &e),
     };
-    let ctx = engine_context(store, drivers, json);
+    let ctx = engine_context(&home, store, drivers, json);
     let run_dir = home.join("runs").join(&summary.id);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -347,6 +365,156 @@ pub fn terminate(run: &str, json: bool) -> i32 {
         }
         Err(TerminateError::NotFound(id)) => bad_input(json, &format!("there is no run `{id}`")),
         Err(e) => infra(json, &e.to_string()),
+    }
+}
+
+pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
+    let delta = match parse_delta(change) {
+        Ok(d) => d,
+        Err(e) => return bad_input(json, &e),
+    };
+    let home = slipway_store::data_dir();
+    let store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(json, &e),
+    };
+    let summary = match resolve(&store, run) {
+        Ok(r) => r,
+        Err(e) => return bad_input(json, &e),
+    };
+    let detail = match store.run(&summary.id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return bad_input(json, &format!("there is no run `{run}`")),
+        Err(e) => return infra(json, &e.to_string()),
+    };
+    let mut clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
+    clouds.sort();
+    clouds.dedup();
+    let drivers = match drivers_for(&home, &store, clouds.iter().map(String::as_str)) {
+        Ok(d) => d,
+        Err(e) => return cloud_error(json, &e),
+    };
+    let ctx = engine_context(&home, store, drivers, json);
+    let run_dir = home.join("runs").join(&summary.id);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let request = Scale {
+        run_id: summary.id.clone(),
+        node: node.to_string(),
+        delta,
+        run_dir,
+    };
+    let result = runtime.block_on(async {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watcher = tokio::spawn(cancel_on_signals(cancel.clone()));
+        let result = scale_run(&ctx, request, cancel).await;
+        watcher.abort();
+        result
+    });
+    match result {
+        Ok(o) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "event": "scaled",
+                        "run_id": summary.id,
+                        "node": node,
+                        "added": o.added,
+                        "removed": o.removed,
+                        "failed": o.failed,
+                        "exit_code": o.exit_code,
+                        "error": o.error,
+                    })
+                );
+            } else {
+                let mut parts = Vec::new();
+                if !o.added.is_empty() {
+                    parts.push(format!("added {}", o.added.join(", ")));
+                }
+                if !o.removed.is_empty() {
+                    parts.push(format!("removed {}", o.removed.join(", ")));
+                }
+                if !o.failed.is_empty() {
+                    parts.push(format!("failed {}", o.failed.join(", ")));
+                }
+                println!(
+                    "run {}: scaled `{node}` {change}: {}; the run stays ready",
+                    summary.id,
+                    if parts.is_empty() {
+                        "nothing changed".to_string()
+                    } else {
+                        parts.join("; ")
+                    }
+                );
+                if let Some(e) = &o.error {
+                    eprintln!("error: {e}");
+                }
+            }
+            o.exit_code
+        }
+        Err(ScaleError::Refused(m)) => bad_input(json, &m),
+        Err(ScaleError::Infrastructure(m)) => infra(json, &m),
+    }
+}
+
+pub fn resume(run: &str, json: bool) -> i32 {
+    let home = slipway_store::data_dir();
+    let store = match open_store(&home) {
+        Ok(s) => s,
+        Err(e) => return infra(json, &e),
+    };
+    let summary = match resolve(&store, run) {
+        Ok(r) => r,
+        Err(e) => return bad_input(json, &e),
+    };
+    let detail = match store.run(&summary.id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return bad_input(json, &format!("there is no run `{run}`")),
+        Err(e) => return infra(json, &e.to_string()),
+    };
+    let mut clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
+    clouds.sort();
+    clouds.dedup();
+    let drivers = match drivers_for(&home, &store, clouds.iter().map(String::as_str)) {
+        Ok(d) => d,
+        Err(e) => return cloud_error(json, &e),
+    };
+    let ctx = engine_context(&home, store, drivers, json);
+    let run_dir = home.join("runs").join(&summary.id);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watcher = tokio::spawn(cancel_on_signals(cancel.clone()));
+        let result = resume_run(&ctx, &summary.id, run_dir, cancel).await;
+        watcher.abort();
+        result
+    });
+    match result {
+        Ok(outcome) => outcome.exit_code,
+        Err(ResumeError::Refused(m)) => bad_input(json, &m),
+        Err(ResumeError::Infrastructure(m)) => infra(json, &m),
+    }
+}
+
+/// Asks another live process (a run's owner, a scale) to stop with SIGTERM, and waits up to two
+/// minutes for it to end.
+fn stop_process(pid: u32, start: u64) {
+    if pid == std::process::id() || !slipway_store::process_alive(pid, start) {
+        return;
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while slipway_store::process_alive(pid, start) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

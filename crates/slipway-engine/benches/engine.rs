@@ -196,6 +196,7 @@ fn run_engine(
         drivers,
         hooks: Arc::new(NoHooks),
         clock: Arc::new(SystemClock),
+        keeper: None,
     };
     let l = Launch {
         run_id: "bench".into(),
@@ -205,6 +206,7 @@ fn run_engine(
         keep: KeepRunning::Never,
         run_dir: dir.path().join("runs/bench"),
         already_created: false,
+        resume: None,
     };
     let t0 = Instant::now();
     let out = rt.block_on(launch(&ctx, l, CancellationToken::new()));

@@ -16,16 +16,22 @@ pub mod events;
 /// Test support (engine tests and benchmarks), not public API: behind the `fake` feature.
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+pub mod kept;
 pub mod mask;
 mod resolve;
+mod resume;
 mod run;
+mod scale;
 mod teardown;
 
 pub use clock::{Clock, SystemClock};
 pub use detach::{cli_executable, start_detached, Detach};
 pub use events::{Event, Hooks, NoHooks};
+pub use kept::{KeptSecrets, SecretKeeper};
 pub use mask::Masker;
+pub use resume::{resume_run, ResumeError};
 pub use run::{launch, Context, Drivers, Launch, Outcome};
+pub use scale::{parse_delta, scale_run, Scale, ScaleError, ScaleOutcome};
 pub use teardown::{terminate_run, TerminateError};
 
 /// Exit codes of SPEC §6.

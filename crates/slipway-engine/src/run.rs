@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::{Event, Hooks};
 use crate::exit;
+use crate::kept::{is_secret_input, KeptSecrets, SecretKeeper};
 use crate::mask::Masker;
 use crate::resolve::{builtin_env, generate_secret, resolve_inputs, InstanceValues};
 use crate::teardown::{teardown, TeardownTarget};
@@ -45,6 +46,9 @@ pub struct Context {
     pub drivers: Drivers,
     pub hooks: Arc<dyn Hooks>,
     pub clock: Arc<dyn Clock>,
+    /// Keeps the secret values of a run while it has instances (the OS keychain); `None` keeps
+    /// nothing, and a run that would need them says so in its log.
+    pub keeper: Option<Arc<dyn SecretKeeper>>,
 }
 
 impl Context {
@@ -76,6 +80,9 @@ pub struct Launch {
     pub run_dir: PathBuf,
     /// The run record exists already (a parent process created it for `--detach`).
     pub already_created: bool,
+    /// `slipway resume`: the run, its instances and steps exist in the store; this process
+    /// takes it over and continues from what the store says, with the kept secret values.
+    pub resume: Option<KeptSecrets>,
 }
 
 /// How a run ended, for the exit code.
@@ -166,6 +173,7 @@ pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) ->
             state: InstanceState::Pending,
             reports_fetched: false,
             inputs_recorded: false,
+            usable: false,
         })
         .collect();
     let non_reporting = plan
@@ -198,6 +206,7 @@ pub async fn launch(ctx: &Context, launch: Launch, cancel: CancellationToken) ->
             user: cancel,
         },
         step_slots: HashMap::new(),
+        absent: Vec::new(),
     };
     // Checkpoints of the WAL happen on a thread of their own, never in a commit of the run.
     let checkpointer = ctx.with_store(|s| {
@@ -232,6 +241,9 @@ struct Run<'a> {
     cancel: Cancels,
     /// Per cloud: a permit for each step allowed to run at once (`Driver::max_parallel_steps`).
     step_slots: HashMap<String, Arc<Semaphore>>,
+    /// On resume: planned instances the store has no record of (the owner died before it
+    /// recorded them); they are recorded when this process takes the run over.
+    absent: Vec<String>,
 }
 
 /// What the run knows of one instance.
@@ -243,6 +255,8 @@ struct InstanceRun {
     reports_fetched: bool,
     /// Its resolved inputs are in the store (the first step that reads wires records them).
     inputs_recorded: bool,
+    /// It accepts steps: booted by this process, or (on resume) found again and checked.
+    usable: bool,
 }
 
 /// What the run knows of one step.
@@ -269,6 +283,8 @@ struct Progress {
 struct Secrets {
     masker: Masker,
     generated: IndexMap<(String, String), String>,
+    /// The keeper holds them (forgotten when the run ends without instances).
+    kept: bool,
 }
 
 /// Log lines waiting to be committed in one transaction, and their events, announced after.
@@ -285,7 +301,7 @@ struct Cancels {
     user: CancellationToken,
 }
 
-fn store_kind(kind: StepKind) -> slipway_store::StepKind {
+pub(crate) fn store_kind(kind: StepKind) -> slipway_store::StepKind {
     slipway_store::StepKind::parse(kind.as_str()).expect("plan and store name the same steps")
 }
 
@@ -398,6 +414,9 @@ impl Run<'_> {
     }
 
     async fn go(mut self) -> Outcome {
+        if self.l.resume.is_some() {
+            self.load_prior().await;
+        }
         self.start();
         if self.failure.is_none() {
             self.start_provisioning();
@@ -452,7 +471,42 @@ impl Run<'_> {
             .default_cloud
             .clone()
             .unwrap_or_else(|| "local".into());
+        // `scale` and `resume` resolve inputs as the launch did: the non-secret `--set` values
+        // go to the store, the secret ones to the keeper (below), never to the store.
+        let launch_sets: Vec<slipway_store::LaunchSet> = l
+            .opts
+            .sets
+            .iter()
+            .filter(|s| !is_secret_input(&l.recipe, &s.node, &s.input))
+            .map(|s| slipway_store::LaunchSet {
+                node: s.node.clone(),
+                input: s.input.clone(),
+                value: s.value.clone(),
+            })
+            .collect();
+        let resuming = l.resume.is_some();
+        let absent = self.absent.clone();
         let ok = self.record(|s| {
+            if resuming {
+                // The run is recorded already: this process becomes the owner, and records
+                // what the owner that died did not get to.
+                s.claim_run(&l.run_id, pid, start_time)?;
+                let missing: Vec<NewInstance> = instances
+                    .iter()
+                    .filter(|i| absent.contains(&i.name))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                s.add_instances(&l.run_id, &missing, at)?;
+                let refs: Vec<(&str, slipway_store::StepKind)> = steps
+                    .iter()
+                    .filter(|(n, _)| absent.contains(n))
+                    .map(|(n, k)| (n.as_str(), *k))
+                    .collect();
+                return s.add_steps(&l.run_id, &refs);
+            }
             if l.already_created {
                 s.claim_run(&l.run_id, pid, start_time)?;
             } else {
@@ -467,6 +521,7 @@ impl Run<'_> {
                     owner_start_time: start_time,
                 })?;
             }
+            s.set_launch_sets(&l.run_id, &launch_sets)?;
             s.add_instances(&l.run_id, &instances, at)?;
             let refs: Vec<(&str, slipway_store::StepKind)> =
                 steps.iter().map(|(n, k)| (n.as_str(), *k)).collect();
@@ -484,6 +539,10 @@ impl Run<'_> {
             at,
         });
 
+        if let Some(kept) = &l.resume {
+            self.recall_secrets(kept);
+            return;
+        }
         // Secrets: `--set` values of secret inputs and generated values are masked from here on.
         for (nname, node) in &l.recipe.deployment.nodes {
             let Some(c) = l.recipe.components.get(&node.component) else {
@@ -511,7 +570,216 @@ impl Run<'_> {
                 }
             }
         }
+        self.keep_secrets();
         self.set_run_state(RunState::Provisioning);
+    }
+
+    /// On resume: the generated values the launch made, from the keeper; the run fails when
+    /// the recipe generates values and none were kept (new ones would not match what the
+    /// finished steps used).
+    fn recall_secrets(&mut self, kept: &KeptSecrets) {
+        let l = self.l;
+        for (nname, node) in &l.recipe.deployment.nodes {
+            let Some(c) = l.recipe.components.get(&node.component) else {
+                continue;
+            };
+            for (iname, spec) in &c.inputs {
+                let key = (nname.clone(), iname.clone());
+                if spec.generate.is_some() {
+                    match kept.generated_map().get(&key) {
+                        Some(v) => {
+                            if spec.secret {
+                                self.secrets.masker.add(v);
+                            }
+                            self.secrets.generated.insert(key, v.clone());
+                        }
+                        None => {
+                            self.fail(
+                                FailureKind::Infrastructure,
+                                format!("the generated value of `{nname}.{iname}` was not kept in the OS keychain (the run's log says why when it started); the run cannot be resumed, terminate it"),
+                            );
+                            return;
+                        }
+                    }
+                }
+                if spec.secret {
+                    for s in l
+                        .opts
+                        .sets
+                        .iter()
+                        .filter(|s| &s.node == nname && &s.input == iname)
+                    {
+                        self.secrets.masker.add(&s.value);
+                    }
+                }
+            }
+        }
+        self.secrets.kept = !kept.is_empty();
+        let done = self
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Succeeded)
+            .count();
+        let line = format!(
+            "resumed by process {}: {done} of {} steps had finished and stay finished; the others run now",
+            std::process::id(),
+            self.steps.len()
+        );
+        self.system_log(None, None, line);
+        self.flush_logs();
+        self.set_run_state(RunState::Provisioning);
+    }
+
+    /// On resume, before anything starts: what the store knows of each instance (its machine,
+    /// outputs, finished steps), checked against what the clouds still have. A machine that is
+    /// gone is provisioned again and all its steps run again.
+    async fn load_prior(&mut self) {
+        let id = self.run_id().to_string();
+        let detail = match self.ctx.with_store(|s| s.run(&id)) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                self.fail(
+                    FailureKind::Infrastructure,
+                    format!("there is no run `{id}`"),
+                );
+                return;
+            }
+            Err(e) => {
+                self.fail(
+                    FailureKind::Infrastructure,
+                    format!("the run store failed: {e}"),
+                );
+                return;
+            }
+        };
+        for (i, planned) in self.plan.instances.iter().enumerate() {
+            let Some(row) = detail.instances.iter().find(|r| r.name == planned.name) else {
+                self.absent.push(planned.name.clone());
+                continue;
+            };
+            let inst = &mut self.inst[i];
+            if let Some(rid) = &row.resource_id {
+                inst.provisioned = Some(Provisioned {
+                    name: row.name.clone(),
+                    resource_id: rid.clone(),
+                    hostname: row.hostname.clone().unwrap_or_default(),
+                    state: row
+                        .driver_state
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or_default(),
+                });
+                inst.values.hostname = row.hostname.clone();
+                inst.values.instance_id = Some(rid.clone());
+            }
+            inst.state = row.state;
+            inst.values.outputs = detail
+                .params
+                .iter()
+                .filter(|p| p.instance == row.name && p.kind == ParamKind::Output)
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect();
+            for &sid in &planned.steps {
+                let kind = store_kind(self.plan.steps[sid].kind);
+                let done = detail.steps.iter().any(|s| {
+                    s.instance == row.name && s.kind == kind && s.state == StepState::Succeeded
+                });
+                if done {
+                    self.steps[sid].state = StepState::Succeeded;
+                }
+            }
+        }
+        // Which machines are still there, per cloud.
+        let mut clouds: Vec<String> = self
+            .plan
+            .instances
+            .iter()
+            .map(|i| i.cloud.clone())
+            .collect();
+        clouds.sort();
+        clouds.dedup();
+        for cloud in clouds {
+            let Some(driver) = self.driver_for(&cloud) else {
+                self.fail(
+                    FailureKind::Infrastructure,
+                    format!("cloud `{cloud}` is not configured on this machine"),
+                );
+                return;
+            };
+            let live = match driver.list_tagged(&id, &self.l.run_dir).await {
+                Ok(l) => l,
+                Err(e) => {
+                    self.fail(
+                        FailureKind::Infrastructure,
+                        format!(
+                            "cannot check the instances on cloud `{cloud}`: {}",
+                            e.message
+                        ),
+                    );
+                    return;
+                }
+            };
+            for i in 0..self.plan.instances.len() {
+                let gone = self.plan.instances[i].cloud == cloud
+                    && self.inst[i]
+                        .provisioned
+                        .as_ref()
+                        .is_some_and(|p| !live.contains(&p.resource_id));
+                if gone {
+                    let name = self.plan.instances[i].name.clone();
+                    self.system_log(
+                        Some(i),
+                        Some(StepKind::Provision),
+                        format!("{name} is gone from cloud `{cloud}`: provisioning it again, and running all its steps"),
+                    );
+                    self.inst[i].provisioned = None;
+                    self.inst[i].values.outputs.clear();
+                    for &sid in &self.plan.instances[i].steps {
+                        self.steps[sid].state = StepState::Pending;
+                    }
+                }
+            }
+        }
+        // A step waits only for what has not finished.
+        for sid in 0..self.plan.steps.len() {
+            self.steps[sid].waiting_on = self.plan.steps[sid]
+                .after
+                .iter()
+                .filter(|&&a| self.steps[a].state != StepState::Succeeded)
+                .count();
+        }
+        self.progress.non_reporting_left = self
+            .plan
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .filter(|(p, s)| p.kind != StepKind::Reporting && s.state != StepState::Succeeded)
+            .count();
+    }
+
+    /// Hands the run's secret values to the keeper, so `scale` and `resume` can resolve inputs
+    /// again; without a keeper the run goes on, and its log says what that costs.
+    fn keep_secrets(&mut self) {
+        let kept =
+            KeptSecrets::of_launch(&self.l.recipe, &self.l.opts.sets, &self.secrets.generated);
+        if kept.is_empty() {
+            return;
+        }
+        let json = serde_json::to_string(&kept).expect("plain strings serialise");
+        let result = match &self.ctx.keeper {
+            Some(k) => k.keep(self.run_id(), &json),
+            None => Err("no keychain is configured".into()),
+        };
+        match result {
+            Ok(()) => self.secrets.kept = true,
+            Err(e) => {
+                let line = format!(
+                    "warning: the secret values of this run cannot be kept in the OS keychain ({e}); `slipway scale` and `slipway resume` will refuse this run, since they could not resolve its secret inputs again"
+                );
+                self.system_log(None, None, line);
+                self.flush_logs();
+            }
+        }
     }
 
     fn driver_for(&self, cloud: &str) -> Option<Arc<dyn Driver>> {
@@ -521,8 +789,14 @@ impl Run<'_> {
     fn start_provisioning(&mut self) {
         // Group instances by cloud; each cloud gets up to `concurrency()` batches at once.
         let mut by_cloud: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, inst) in self.plan.instances.iter().enumerate() {
-            by_cloud.entry(inst.cloud.clone()).or_default().push(i);
+        for i in 0..self.plan.instances.len() {
+            if self.inst[i].provisioned.is_some() {
+                // Resumed and still there: checked with the driver before its steps go on.
+                self.start_boot(i);
+                continue;
+            }
+            let cloud = self.plan.instances[i].cloud.clone();
+            by_cloud.entry(cloud).or_default().push(i);
         }
         for (cloud, ids) in by_cloud {
             let Some(driver) = self.driver_for(&cloud) else {
@@ -606,23 +880,14 @@ impl Run<'_> {
 
     fn instance_spec(&self, i: usize, cloud: &str, driver: &dyn Driver) -> InstanceSpec {
         let inst = &self.plan.instances[i];
-        let recipe = &self.l.recipe;
-        let image = recipe
-            .components
-            .get(&recipe.deployment.nodes[&inst.node].component)
-            .and_then(|c| recipe.images.get(split_image_ref(&c.image).0));
-        InstanceSpec {
-            name: inst.name.clone(),
-            node: inst.node.clone(),
-            index: inst.index,
-            image: image.and_then(|img| {
-                img.clouds
-                    .get(cloud)
-                    .or_else(|| img.clouds.get(driver.kind()))
-                    .cloned()
-            }),
-            login_user: image.and_then(|img| img.login_user.clone()),
-        }
+        instance_spec(
+            &self.l.recipe,
+            &inst.node,
+            &inst.name,
+            inst.index,
+            cloud,
+            driver,
+        )
     }
 
     fn mark_step_running(&mut self, sid: StepId) {
@@ -818,9 +1083,35 @@ impl Run<'_> {
     fn on_booted(&mut self, i: usize, result: Result<(), DriverError>) {
         match result {
             Ok(()) => {
+                self.inst[i].usable = true;
                 let sid = self.plan.instances[i].steps[0];
-                self.finish_step(sid, StepState::Succeeded, None);
-                self.step_succeeded(sid);
+                if self.steps[sid].state == StepState::Succeeded {
+                    // A resumed instance: its steps that can run now start.
+                    let ready: Vec<StepId> = self.plan.instances[i]
+                        .steps
+                        .iter()
+                        .copied()
+                        .filter(|&s| {
+                            self.steps[s].state == StepState::Pending
+                                && self.steps[s].waiting_on == 0
+                        })
+                        .collect();
+                    if self.failure.is_none() {
+                        for s in ready {
+                            self.start_step(s);
+                        }
+                    }
+                    let all_done = self.plan.instances[i]
+                        .steps
+                        .iter()
+                        .all(|&s| self.steps[s].state == StepState::Succeeded);
+                    if all_done {
+                        self.set_instance_state(i, InstanceState::Ready, None);
+                    }
+                } else {
+                    self.finish_step(sid, StepState::Succeeded, None);
+                    self.step_succeeded(sid);
+                }
                 self.provision_finished();
             }
             Err(e) => self.provision_failed(i, "booting", e),
@@ -893,8 +1184,10 @@ impl Run<'_> {
         }
         let deps = std::mem::take(&mut self.steps[sid].dependents);
         for &d in &deps {
-            self.steps[d].waiting_on -= 1;
-            if self.steps[d].waiting_on == 0 && self.failure.is_none() {
+            self.steps[d].waiting_on = self.steps[d].waiting_on.saturating_sub(1);
+            let startable = self.steps[d].state == StepState::Pending
+                && self.inst[self.plan.steps[d].instance].usable;
+            if self.steps[d].waiting_on == 0 && self.failure.is_none() && startable {
                 self.start_step(d);
             }
         }
@@ -916,23 +1209,7 @@ impl Run<'_> {
         let (i, kind) = (step.instance, step.kind);
         let recipe = &self.l.recipe;
         let inst = &self.plan.instances[i];
-        let node = &recipe.deployment.nodes[&inst.node];
-        let component = &recipe.components[&node.component];
-        let image = recipe.images.get(split_image_ref(&component.image).0);
-        let (script, packages) = match kind {
-            StepKind::PreInstall => (image.and_then(|m| m.recipes.pre_install.clone()), vec![]),
-            StepKind::Packages => (
-                Some(String::new()),
-                image
-                    .map(|m| m.recipes.packages.clone())
-                    .unwrap_or_default(),
-            ),
-            StepKind::PostInstall => (image.and_then(|m| m.recipes.post_install.clone()), vec![]),
-            StepKind::Deployment => (component.recipes.deployment.clone(), vec![]),
-            StepKind::Reporting => (component.recipes.reporting.clone(), vec![]),
-            StepKind::Provision => unreachable!("provisioning is started in batches"),
-        };
-        let script = script.unwrap_or_default();
+        let (script, packages) = step_script(recipe, &inst.node, kind);
 
         // Inputs are resolved now, just before the step starts.
         let by_node = &self.plan.by_node;
@@ -1328,6 +1605,15 @@ impl Run<'_> {
             if let Err(e) = teardown(self.ctx, self.run_id(), &self.l.run_dir, targets).await {
                 teardown_error = Some(e);
             }
+            if self.secrets.kept {
+                if let Some(k) = &self.ctx.keeper {
+                    if let Err(e) = k.forget(self.run_id()) {
+                        let line = format!("warning: could not delete this run's secret values from the OS keychain: {e}");
+                        self.system_log(None, None, line);
+                        self.flush_logs();
+                    }
+                }
+            }
         } else {
             let msg = format!(
                 "keeping the instances running (keep_running: {}); stop them with `slipway terminate {}`",
@@ -1406,8 +1692,55 @@ impl Run<'_> {
     }
 }
 
+/// What the driver is asked to create for instance `name` of `node`.
+pub(crate) fn instance_spec(
+    recipe: &Recipe,
+    node: &str,
+    name: &str,
+    index: u32,
+    cloud: &str,
+    driver: &dyn Driver,
+) -> InstanceSpec {
+    let image = recipe
+        .components
+        .get(&recipe.deployment.nodes[node].component)
+        .and_then(|c| recipe.images.get(split_image_ref(&c.image).0));
+    InstanceSpec {
+        name: name.to_string(),
+        node: node.to_string(),
+        index,
+        image: image.and_then(|img| {
+            img.clouds
+                .get(cloud)
+                .or_else(|| img.clouds.get(driver.kind()))
+                .cloned()
+        }),
+        login_user: image.and_then(|img| img.login_user.clone()),
+    }
+}
+
+/// The script (and, for `packages`, the package list) of a step of `node`.
+pub(crate) fn step_script(recipe: &Recipe, node: &str, kind: StepKind) -> (String, Vec<String>) {
+    let component = &recipe.components[&recipe.deployment.nodes[node].component];
+    let image = recipe.images.get(split_image_ref(&component.image).0);
+    let (script, packages) = match kind {
+        StepKind::PreInstall => (image.and_then(|m| m.recipes.pre_install.clone()), vec![]),
+        StepKind::Packages => (
+            Some(String::new()),
+            image
+                .map(|m| m.recipes.packages.clone())
+                .unwrap_or_default(),
+        ),
+        StepKind::PostInstall => (image.and_then(|m| m.recipes.post_install.clone()), vec![]),
+        StepKind::Deployment => (component.recipes.deployment.clone(), vec![]),
+        StepKind::Reporting => (component.recipes.reporting.clone(), vec![]),
+        StepKind::Provision => unreachable!("provisioning is started in batches"),
+    };
+    (script.unwrap_or_default(), packages)
+}
+
 /// Provisions a batch, retrying retryable failures twice with a growing pause.
-async fn provision_with_retries(
+pub(crate) async fn provision_with_retries(
     driver: &dyn Driver,
     (run_id, run_dir): (String, PathBuf),
     specs: Vec<(usize, InstanceSpec)>,
@@ -1471,7 +1804,7 @@ async fn provision_with_retries(
 }
 
 /// `90 s`, `15 min`.
-fn human_duration(d: std::time::Duration) -> String {
+pub(crate) fn human_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     if secs >= 120 && secs % 60 == 0 {
         format!("{} min", secs / 60)

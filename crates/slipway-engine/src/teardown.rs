@@ -302,6 +302,11 @@ pub async fn terminate_run(
             store_errors.push(e.to_string());
         }
     }
+    // The run has no instances any more: its secret values are not needed again.
+    // Without a reachable keychain nothing was kept through it either.
+    if let Some(k) = &ctx.keeper {
+        let _ = k.forget(run_id);
+    }
     result.map_err(TerminateError::Cloud)?;
     match store_errors.into_iter().next() {
         Some(e) => Err(TerminateError::Store(format!("the run store failed: {e}"))),

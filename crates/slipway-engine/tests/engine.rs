@@ -39,6 +39,7 @@ fn env(fake: Arc<FakeDriver>) -> Env {
             drivers,
             hooks: events.clone(),
             clock: Arc::new(SystemClock),
+            keeper: None,
         },
         events,
         fake,
@@ -114,6 +115,7 @@ fn launch_of(e: &Env, text: &str, keep: Option<KeepRunning>, sets: Vec<SetValue>
         opts,
         run_dir: e.run_dir.clone(),
         already_created: false,
+        resume: None,
     }
 }
 

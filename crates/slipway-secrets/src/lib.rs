@@ -6,7 +6,8 @@
 //! [`Secret`]'s `Debug` is `***`).
 //!
 //! Namespacing: every entry's service is `slipway:<16 hex digits>`, the FNV-1a 64-bit hash of the
-//! canonical data directory (`SLIPWAY_HOME`), and its user is `CLOUD/KEY`. Two data directories on
+//! canonical data directory (`SLIPWAY_HOME`), and its user is `CLOUD/KEY` for a cloud's secret, or
+//! `run/RUN_ID` for the secret values of a run that still has instances (see [`Keychain::set_run`]). Two data directories on
 //! one machine therefore never see each other's secrets. On Linux the entry carries the Secret
 //! Service attributes `service` and `username`, so `secret-tool search service slipway:…` lists it.
 //!
@@ -129,9 +130,54 @@ impl Keychain {
         }
     }
 
+    /// The entry that holds the secret values of one run (generated values and `--set` values of
+    /// secret inputs, as the engine serialises them), under the user `run/RUN_ID`. It exists
+    /// while the run has instances: `slipway scale` and `slipway resume` need the values again.
+    fn run_entry(&self, run_id: &str) -> Result<Entry, SecretError> {
+        self.entry(RUN_PREFIX, run_id)
+    }
+
+    /// Stores the secret values of a run, replacing any stored before.
+    pub fn set_run(&self, run_id: &str, values: &Secret) -> Result<(), SecretError> {
+        self.run_entry(run_id)?
+            .set_password(values.expose())
+            .map_err(|e| classify_run(e, run_id))
+    }
+
+    /// The secret values of a run, `None` when none are kept.
+    pub fn get_run(&self, run_id: &str) -> Result<Option<Secret>, SecretError> {
+        match self.run_entry(run_id)?.get_password() {
+            Ok(v) => Ok(Some(Secret(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(classify_run(e, run_id)),
+        }
+    }
+
+    /// Deletes the secret values of a run; `false` when there were none.
+    pub fn remove_run(&self, run_id: &str) -> Result<bool, SecretError> {
+        match self.run_entry(run_id)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(classify_run(e, run_id)),
+        }
+    }
+
     /// Whether the keychain answers at all (reads an entry that is never written).
     pub fn probe(&self) -> Result<(), SecretError> {
         self.get("-", "probe").map(|_| ())
+    }
+}
+
+/// The user part of run entries: `run/RUN_ID` (run ids start with `r-`, so no cloud's secret
+/// setting is ever named like one).
+pub const RUN_PREFIX: &str = "run";
+
+fn classify_run(e: keyring::Error, run_id: &str) -> SecretError {
+    match classify(e, RUN_PREFIX, run_id) {
+        SecretError::Failed(_) => SecretError::Failed(format!(
+            "the OS keychain refused the secret values of run `{run_id}`"
+        )),
+        unavailable => unavailable,
     }
 }
 

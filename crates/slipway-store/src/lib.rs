@@ -11,6 +11,7 @@ mod error;
 mod follow;
 mod hosts;
 mod modules;
+mod operations;
 mod process;
 mod render;
 mod runs;
@@ -30,6 +31,7 @@ pub use modules::{
     DeploymentBody, DiffRow, DiffTag, ImportedModule, ModuleBody, ModuleRef, ModuleSummary,
     ModuleVersion, SeedReport, StoredModule,
 };
+pub use operations::{LaunchSet, RunLock};
 pub use process::{current_process_identity, new_run_id, process_alive, process_identity, rfc3339};
 pub use runs::{
     Instance, LogLine, NewInstance, NewLogLine, NewParam, NewRun, Param, Report, RunDetail,

@@ -168,6 +168,21 @@ CREATE TABLE host_keys (
     PRIMARY KEY (cloud, host)
 ) STRICT;
 "#,
+    // 4: day-2 operations. The `--set` values of non-secret inputs a run was launched with (JSON
+    // `[{node, input, value}]`; secret ones live in the OS keychain only), so that `scale` and
+    // `resume` resolve inputs as the launch did; and the lock one `scale` or `resume` holds on a
+    // run while it works (a holder whose process died holds nothing).
+    r#"
+ALTER TABLE runs ADD COLUMN launch_sets TEXT CHECK (launch_sets IS NULL OR json_valid(launch_sets));
+
+CREATE TABLE run_locks (
+    run_id           TEXT PRIMARY KEY REFERENCES runs (id),
+    operation        TEXT NOT NULL,
+    owner_pid        INTEGER NOT NULL,
+    owner_start_time INTEGER NOT NULL,
+    at               INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

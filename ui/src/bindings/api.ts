@@ -155,6 +155,10 @@ export type RunLogsArgs = { id: string, instance?: string, after?: number, limit
 
 export type RunTerminateArgs = { id: string, };
 
+export type RunScaleArgs = { id: string, node: string, change: string, };
+
+export type RunResumeArgs = { id: string, };
+
 export type RunDeleteArgs = { id: string, };
 
 export type ReportOpenArgs = { id: string, instance: string, path: string, folder: boolean, };
@@ -274,6 +278,15 @@ export type Commands = {
    * Starts `slipway terminate RUN` in the background.
    */
   run_terminate: { args: RunTerminateArgs, result: null },
+  /**
+   * Starts `slipway scale RUN NODE CHANGE` (`+N` / `-N`) in the background, on a
+   * kept (`ready`) run.
+   */
+  run_scale: { args: RunScaleArgs, result: null },
+  /**
+   * Starts `slipway resume RUN` in the background, on an interrupted run.
+   */
+  run_resume: { args: RunResumeArgs, result: null },
   /**
    * Deletes a finished run and its files; refused while it is not final.
    */

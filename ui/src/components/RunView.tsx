@@ -1,13 +1,14 @@
 // The run view (SPEC §7): the deployment's graph, read-only, every node coloured by the state of
 // its instances with counters, wires lit once their value has flowed; the run's state and elapsed
-// time; Terminate and Re-launch; the selected node's instances (state, step, address, outputs,
+// time; Terminate, Resume (an interrupted run) and Re-launch; + / − on the selected node of a kept
+// run (scale); the selected node's instances (state, step, address, outputs,
 // reports, failed steps with their exit status); a virtualized live log pane; a timeline.
 // Live updates arrive over a Tauri Channel (api.runFollow), straight from the store the run's
 // owner writes, whoever started it. Never: edit the document.
 
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Background, BackgroundVariant, Controls, Handle, Position, ReactFlow, ReactFlowProvider, type NodeProps, type Node as FlowNode } from "@xyflow/react";
-import { reportOpen, runFollow, runRecipe, runTerminate, toCommandError } from "../api";
+import { reportOpen, runFollow, runRecipe, runResume, runScale, runTerminate, toCommandError } from "../api";
 import type { Instance, LogLine, RunDetail, Step } from "../api-types";
 import type { Recipe } from "../bindings/recipe";
 import { handleName, inHandle, outHandle, recipeToFlow } from "../model/mapping";
@@ -161,6 +162,24 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
     }
   };
 
+  const resume = async () => {
+    try {
+      setError(null);
+      await runResume({ id: props.runId });
+    } catch (e) {
+      setError(toCommandError(e).message);
+    }
+  };
+
+  const scale = async (node: string, change: string) => {
+    try {
+      setError(null);
+      await runScale({ id: props.runId, node, change });
+    } catch (e) {
+      setError(toCommandError(e).message);
+    }
+  };
+
   // A run being torn down by `slipway terminate` has no live owner, yet it is not forgotten.
   const tearingDown = detail?.instances.some((i) => i.state === "terminating") ?? false;
   const state = detail ? (detail.run.interrupted && tearingDown ? "terminating" : displayState(detail.run)) : "loading";
@@ -182,6 +201,11 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
         ) : null}
         <div className="sw-toolbar__spacer" />
         {detail?.run.error ? <span className="sw-run__error" title={detail.run.error}>{detail.run.error}</span> : null}
+        {detail?.run.interrupted && !tearingDown ? (
+          <button className="sw-btn" onClick={() => void resume()} data-testid="run-resume" title="Continue the run from where its process died">
+            Resume
+          </button>
+        ) : null}
         <button className="sw-btn" onClick={() => recipe && props.onRelaunch(recipe)} disabled={!recipe} data-testid="run-relaunch">
           Re-launch…
         </button>
@@ -226,7 +250,16 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
         </div>
         <aside className="sw-run__side" data-testid="instance-panel">
           {selected && detail ? (
-            <Instances detail={detail} node={selected} />
+            <>
+              {detail.run.state === "ready" ? (
+                <ScaleBar
+                  node={selected}
+                  live={detail.instances.filter((i) => i.node === selected && i.state !== "terminated" && i.state !== "terminating").length}
+                  onScale={(change) => void scale(selected, change)}
+                />
+              ) : null}
+              <Instances detail={detail} node={selected} />
+            </>
           ) : (
             <p className="sw-muted sw-run__hint">Click a node to see its instances, outputs and reports.</p>
           )}
@@ -442,6 +475,36 @@ function Timeline(props: { detail: RunDetail; now: number }) {
       <div className="sw-timeline__legend sw-muted">
         {formatDuration(span)} in all · <span className="sw-timeline__key is-critical" /> critical path
       </div>
+    </div>
+  );
+}
+
+/** + / − for the selected node of a kept run: `slipway scale RUN NODE +1|-1` in the background. */
+function ScaleBar(props: { node: string; live: number; onScale: (change: string) => void }) {
+  return (
+    <div className="sw-run__scale" data-testid="scale-bar">
+      <span className="sw-muted">
+        {props.node}: {props.live} instance{props.live === 1 ? "" : "s"}
+      </span>
+      <button
+        className="sw-btn"
+        onClick={() => props.onScale("-1")}
+        disabled={props.live <= 1}
+        title="Remove the highest instance (on_node_remove runs first)"
+        aria-label={`Remove an instance of ${props.node}`}
+        data-testid="scale-down"
+      >
+        −
+      </button>
+      <button
+        className="sw-btn"
+        onClick={() => props.onScale("+1")}
+        title="Add an instance (on_node_add runs on the others)"
+        aria-label={`Add an instance of ${props.node}`}
+        data-testid="scale-up"
+      >
+        +
+      </button>
     </div>
   );
 }

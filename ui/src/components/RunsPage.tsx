@@ -1,10 +1,10 @@
 // The runs history: every run, from the app or the CLI, newest first, with state, duration,
 // clouds and the deployment version used; open one in the run view; delete finished runs;
-// interrupted runs (their owner was killed) are flagged with Terminate. Kept live over a Tauri
+// interrupted runs (their owner was killed) are flagged with Resume and Terminate. Kept live over a Tauri
 // Channel (api.runsFollow), so a run started by `slipway run` appears at once.
 
 import { useEffect, useState } from "react";
-import { confirmDialog, runDelete, runsFollow, runTerminate, toCommandError } from "../api";
+import { confirmDialog, runDelete, runResume, runsFollow, runTerminate, toCommandError } from "../api";
 import type { RunHistoryEntry } from "../api-types";
 import { displayState, formatDuration, isFinal, runElapsed } from "../model/runs";
 
@@ -77,6 +77,11 @@ export function RunsPage(props: { onClose: () => void; onOpen: (id: string) => v
                   <button className="sw-btn" onClick={() => props.onOpen(run.id)} data-testid={`run-open-${run.id}`}>
                     Open
                   </button>
+                  {run.interrupted ? (
+                    <button className="sw-btn" onClick={() => void act(() => runResume({ id: run.id }))} data-testid={`run-row-resume-${run.id}`}>
+                      Resume
+                    </button>
+                  ) : null}
                   {!isFinal(run) ? (
                     <button className="sw-btn sw-btn--danger" onClick={() => void act(() => runTerminate({ id: run.id }))} data-testid={`run-row-terminate-${run.id}`}>
                       Terminate

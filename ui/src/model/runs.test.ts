@@ -19,6 +19,9 @@ describe("node status", () => {
   it("counts ready instances and colours by the worst state", () => {
     expect(nodeStatus([inst("web.1", "ready"), inst("web.2", "deploying")], "web", 2)).toMatchObject({ tone: "active", counter: "1/2 ready" });
     expect(nodeStatus([inst("web.1", "ready"), inst("web.2", "ready")], "web", 2)).toMatchObject({ tone: "ready", counter: "2/2 ready" });
+    // Scaled: web.2 was removed, web.3 added; the node is what is left.
+    expect(nodeStatus([inst("web.1", "ready"), inst("web.2", "terminated"), inst("web.3", "ready")], "web", 2)).toMatchObject({ tone: "ready", counter: "2/2 ready" });
+    expect(nodeStatus([inst("web.1", "ready"), inst("web.2", "terminated"), inst("web.3", "terminated")], "web", 3)).toMatchObject({ tone: "ready", counter: "1/1 ready" });
     expect(nodeStatus([inst("web.1", "ready"), inst("web.2", "failed")], "web", 2)).toMatchObject({ tone: "failed", counter: "1/2 failed" });
     expect(nodeStatus([inst("web.1", "terminated")], "web", 1)).toMatchObject({ tone: "terminated" });
     expect(nodeStatus([], "web", 2)).toBeNull();

@@ -26,9 +26,15 @@ export interface NodeStatus {
 
 /** A node's colour and counter from its instances; `null` before any instance exists. */
 export function nodeStatus(instances: Instance[], node: string, multiplicity: number): NodeStatus | null {
-  const mine = instances.filter((i) => i.node === node).sort((a, b) => a.index - b.index);
-  if (mine.length === 0) return null;
-  const total = Math.max(mine.length, multiplicity);
+  const all = instances.filter((i) => i.node === node).sort((a, b) => a.index - b.index);
+  if (all.length === 0) return null;
+  // A kept run scaled down: the instances removed are history, the others are the node now.
+  const scaledDown =
+    all.some((i) => i.state === "terminated") &&
+    all.some((i) => i.state !== "terminated") &&
+    !all.some((i) => i.state === "terminating");
+  const mine = scaledDown ? all.filter((i) => i.state !== "terminated") : all;
+  const total = scaledDown ? mine.length : Math.max(mine.length, multiplicity);
   const count = (s: InstanceState) => mine.filter((i) => i.state === s).length;
   const states = mine.map((i) => i.state);
   let tone: Tone;
