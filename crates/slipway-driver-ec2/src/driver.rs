@@ -333,11 +333,21 @@ impl Ec2Driver {
             .clone();
         cell.get_or_try_init(|| async {
             let name = resource_name(run_id);
-            let (public, private) = (self.key_maker)()?;
-            // Kept before EC2 knows the public half: no instance can exist that nobody can
-            // log in to.
-            let (vault, run, key) = (self.vault.clone(), run_id.to_string(), private.clone());
-            blocking(move || vault.save(&run, &key)).await?;
+            // A run that has a key already (instances added by `scale` or `resume` in another
+            // process) keeps it: its instances only know that one.
+            let (vault, run) = (self.vault.clone(), run_id.to_string());
+            let (public, private) = match blocking(move || vault.load(&run)).await? {
+                Some(private) => (crate::keys::public_of(&private)?, private),
+                None => {
+                    let (public, private) = (self.key_maker)()?;
+                    // Kept before EC2 knows the public half: no instance can exist that nobody
+                    // can log in to.
+                    let (vault, run, key) =
+                        (self.vault.clone(), run_id.to_string(), private.clone());
+                    blocking(move || vault.save(&run, &key)).await?;
+                    (public, private)
+                }
+            };
             self.api.import_key_pair(&name, run_id, &public).await?;
             self.connector_with(run_id, private);
             let cidr = self.settings.ssh_cidr.as_deref().unwrap_or("0.0.0.0/0");

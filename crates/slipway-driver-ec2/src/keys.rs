@@ -15,6 +15,17 @@ pub fn new_key_pair(comment: &str) -> Result<(String, String), DriverError> {
     Ok((public, private.to_string()))
 }
 
+/// The public half (an `authorized_keys` line) of a private key in OpenSSH format.
+pub fn public_of(private: &str) -> Result<String, DriverError> {
+    let failed =
+        |e: ssh_key::Error| DriverError::other(format!("the run's SSH key cannot be read: {e}"));
+    PrivateKey::from_openssh(private)
+        .map_err(failed)?
+        .public_key()
+        .to_openssh()
+        .map_err(failed)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -24,5 +35,6 @@ mod tests {
         assert!(public.ends_with(" slipway-run"), "{public}");
         assert!(private.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
         assert_ne!(super::new_key_pair("x").unwrap().0, public);
+        assert_eq!(super::public_of(&private).unwrap(), public);
     }
 }

@@ -196,6 +196,7 @@ async fn launch(
         drivers,
         hooks: Arc::new(slipway_engine::NoHooks),
         clock: Arc::new(slipway_engine::SystemClock),
+        keeper: None,
     };
     let opts = slipway_recipe::ValidateOptions {
         default_cloud: Some("aws".into()),
@@ -213,6 +214,7 @@ async fn launch(
         opts,
         run_dir: dir.join("runs").join(run_id),
         already_created: false,
+        resume: None,
     };
     let out =
         slipway_engine::launch(&ctx, launch, tokio_util::sync::CancellationToken::new()).await;

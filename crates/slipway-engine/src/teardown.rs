@@ -221,6 +221,12 @@ pub async fn terminate_run(
         }
     };
     if !state.is_final() {
+        // This process drives the run now: while it tears down, the run is not interrupted
+        // (and is again if this process dies before the end).
+        let (pid, start) = slipway_store::current_process_identity();
+        if let Err(e) = ctx.with_store(|store| store.claim_run(run_id, pid, start)) {
+            store_errors.push(e.to_string());
+        }
         change(
             RunState::Finalizing,
             Some("terminate requested"),

@@ -361,3 +361,57 @@ deployment:
         .all(|i| i.state == InstanceState::Terminated));
     assert!(e.fake.live.lock().unwrap().is_empty());
 }
+
+/// Sees, at the moment a run starts finalizing, whether the store calls it interrupted.
+struct FinalizingWatch {
+    store: Arc<Mutex<Store>>,
+    seen: Mutex<Vec<bool>>,
+}
+
+impl slipway_engine::Hooks for FinalizingWatch {
+    fn on_event(&self, event: &slipway_engine::Event) {
+        if let slipway_engine::Event::RunState { run_id, state, .. } = event {
+            if *state == RunState::Finalizing {
+                let run = self.store.lock().unwrap().run(run_id).unwrap().unwrap().run;
+                self.seen.lock().unwrap().push(run.interrupted);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_run_being_terminated_by_another_process_is_not_interrupted() {
+    let mut e = env();
+    let watch = Arc::new(FinalizingWatch {
+        store: e.ctx.store.clone(),
+        seen: Mutex::new(Vec::new()),
+    });
+    e.ctx.hooks = watch.clone();
+    launch_kept(&e).await;
+    // The `slipway run` that kept it has exited: its owner is a dead process.
+    e.ctx
+        .store
+        .lock()
+        .unwrap()
+        .claim_run("r1", u32::MAX - 1, 1)
+        .unwrap();
+    assert!(
+        !e.ctx
+            .store
+            .lock()
+            .unwrap()
+            .run("r1")
+            .unwrap()
+            .unwrap()
+            .run
+            .interrupted
+    );
+    slipway_engine::terminate_run(&e.ctx, "r1", &e.run_dir)
+        .await
+        .unwrap();
+    assert_eq!(
+        *watch.seen.lock().unwrap(),
+        [false],
+        "the terminating process owns the run"
+    );
+}
