@@ -368,31 +368,37 @@ pub fn terminate(run: &str, json: bool) -> i32 {
     }
 }
 
-pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
-    let delta = match parse_delta(change) {
-        Ok(d) => d,
-        Err(e) => return bad_input(json, &e),
-    };
+/// What `scale` and `resume` start from: the run, an engine context with the drivers of the
+/// clouds its instances use, its folder, and a runtime.
+struct Operation {
+    summary: RunSummary,
+    ctx: slipway_engine::Context,
+    run_dir: std::path::PathBuf,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// The [`Operation`] on `run`, or the exit code of the problem, reported already.
+fn operation(run: &str, json: bool) -> Result<Operation, i32> {
     let home = slipway_store::data_dir();
     let store = match open_store(&home) {
         Ok(s) => s,
-        Err(e) => return infra(json, &e),
+        Err(e) => return Err(infra(json, &e)),
     };
     let summary = match resolve(&store, run) {
         Ok(r) => r,
-        Err(e) => return bad_input(json, &e),
+        Err(e) => return Err(bad_input(json, &e)),
     };
     let detail = match store.run(&summary.id) {
         Ok(Some(d)) => d,
-        Ok(None) => return bad_input(json, &format!("there is no run `{run}`")),
-        Err(e) => return infra(json, &e.to_string()),
+        Ok(None) => return Err(bad_input(json, &format!("there is no run `{run}`"))),
+        Err(e) => return Err(infra(json, &e.to_string())),
     };
     let mut clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
     clouds.sort();
     clouds.dedup();
     let drivers = match drivers_for(&home, &store, clouds.iter().map(String::as_str)) {
         Ok(d) => d,
-        Err(e) => return cloud_error(json, &e),
+        Err(e) => return Err(cloud_error(json, &e)),
     };
     let ctx = engine_context(&home, store, drivers, json);
     let run_dir = home.join("runs").join(&summary.id);
@@ -400,6 +406,28 @@ pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    Ok(Operation {
+        summary,
+        ctx,
+        run_dir,
+        runtime,
+    })
+}
+
+pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
+    let delta = match parse_delta(change) {
+        Ok(d) => d,
+        Err(e) => return bad_input(json, &e),
+    };
+    let Operation {
+        summary,
+        ctx,
+        run_dir,
+        runtime,
+    } = match operation(run, json) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let request = Scale {
         run_id: summary.id.clone(),
         node: node.to_string(),
@@ -461,33 +489,15 @@ pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
 }
 
 pub fn resume(run: &str, json: bool) -> i32 {
-    let home = slipway_store::data_dir();
-    let store = match open_store(&home) {
-        Ok(s) => s,
-        Err(e) => return infra(json, &e),
+    let Operation {
+        summary,
+        ctx,
+        run_dir,
+        runtime,
+    } = match operation(run, json) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
-    let summary = match resolve(&store, run) {
-        Ok(r) => r,
-        Err(e) => return bad_input(json, &e),
-    };
-    let detail = match store.run(&summary.id) {
-        Ok(Some(d)) => d,
-        Ok(None) => return bad_input(json, &format!("there is no run `{run}`")),
-        Err(e) => return infra(json, &e.to_string()),
-    };
-    let mut clouds: Vec<String> = detail.instances.iter().map(|i| i.cloud.clone()).collect();
-    clouds.sort();
-    clouds.dedup();
-    let drivers = match drivers_for(&home, &store, clouds.iter().map(String::as_str)) {
-        Ok(d) => d,
-        Err(e) => return cloud_error(json, &e),
-    };
-    let ctx = engine_context(&home, store, drivers, json);
-    let run_dir = home.join("runs").join(&summary.id);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let result = runtime.block_on(async {
         let cancel = tokio_util::sync::CancellationToken::new();
         let watcher = tokio::spawn(cancel_on_signals(cancel.clone()));

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use common::{slipway_in as slipway, text};
+use common::{slipway_in as slipway, slipway_with_stdin, text};
 
 fn write(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
@@ -103,21 +101,11 @@ fn status_json_never_prints_null() {
 fn a_background_run_that_cannot_read_its_values_fails_loudly() {
     let home = tempfile::tempdir().unwrap();
     let file = write(home.path(), "bad.slipway.yaml", BAD_OUTPUT);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(["run", &file, "--internal-run-id", "20261203-000000-abcd"])
-        .env("SLIPWAY_HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{truncated")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = slipway_with_stdin(
+        home.path(),
+        &["run", &file, "--internal-run-id", "20261203-000000-abcd"],
+        "{truncated",
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("--set values"), "{stderr}");
