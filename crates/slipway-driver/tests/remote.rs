@@ -347,3 +347,37 @@ async fn packages_with_nothing_to_install_run_nothing() {
     assert_eq!(r.exit_code, 0);
     assert_eq!(fx.shell.commands.lock().unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn a_step_is_one_command_and_its_outputs_never_become_log_lines() {
+    let fx = fx().await;
+    let before = fx.shell.commands.lock().unwrap().len();
+    // The last line has no newline, the output file neither; stdout lines look like outputs.
+    let req = step(
+        "deployment",
+        "echo 'fake=from stdout'\nprintf 'url=http://x\\nnote<<END\\n  spaced \\\\ line\\nEND\\nlast=1' >> \"$SLIPWAY_OUTPUT\"\nprintf 'no newline'",
+        &[],
+    );
+    let (r, lines) = run(&fx, &req, CancellationToken::new()).await;
+    let r = r.unwrap();
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(lines, ["fake=from stdout", "no newline"]);
+    assert_eq!(r.outputs.len(), 3, "{:?}", r.outputs);
+    assert_eq!(r.outputs["url"], "http://x");
+    assert_eq!(r.outputs["note"], "  spaced \\ line");
+    assert_eq!(r.outputs["last"], "1");
+    assert_eq!(fx.shell.commands.lock().unwrap().len(), before + 1);
+
+    // A step that writes no outputs and fails keeps its status; nothing is left behind.
+    let req = step("deployment", "echo x=1\nexit 4\n", &[]);
+    let (r, lines) = run(&fx, &req, CancellationToken::new()).await;
+    let r = r.unwrap();
+    assert_eq!((r.exit_code, r.outputs.len()), (4, 0));
+    assert_eq!(lines, ["x=1"]);
+    let left: Vec<String> = std::fs::read_dir(fx.root.join("steps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".sh"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
