@@ -111,10 +111,16 @@ fn parse_resource_id(rid: &str) -> Option<Target> {
     })
 }
 
+/// An instance's directory, relative to the login user's home.
+fn instance_rel(run_id: &str, instance: &str) -> String {
+    format!(".slipway/runs/{run_id}/{instance}")
+}
+
 fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
     RemoteDir::new(format!(
-        "{}/.slipway/runs/{run_id}/{instance}",
-        home.trim_end_matches('/')
+        "{}/{}",
+        home.trim_end_matches('/'),
+        instance_rel(run_id, instance)
     ))
 }
 
@@ -161,9 +167,8 @@ impl SshDriver {
     ) -> Result<Provisioned, DriverError> {
         let host = self.host(&target);
         let fingerprint = host.open(Pinning::Pin).await?;
-        let home = home_of(&*host).await?;
-        let dir = instance_dir(&home, run_id, name)?;
-        remote::prepare(&*host, &dir).await?;
+        // One round trip: the directory is created where `$HOME` is, and `$HOME` comes back.
+        let (home, _) = remote::prepare_in_home(&*host, &instance_rel(run_id, name)).await?;
         let state = HostState {
             user: target.user.clone(),
             host: target.host.clone(),

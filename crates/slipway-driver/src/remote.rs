@@ -147,6 +147,40 @@ pub async fn prepare(t: &dyn Transport, dir: &RemoteDir) -> Result<(), DriverErr
     )
 }
 
+/// [`prepare`] for a driver that knows the instance's directory only relative to the login
+/// user's home (`rel`, such as `.slipway/runs/RUN/web.1`): one command creates it and tells
+/// the home directory, returned with the directory.
+pub async fn prepare_in_home(
+    t: &dyn Transport,
+    rel: &str,
+) -> Result<(String, RemoteDir), DriverError> {
+    if rel.starts_with('/') || rel.split('/').any(|c| c == "..") || rel.contains('\0') {
+        return Err(DriverError::other(format!(
+            "the instance directory `{rel}` is not a path inside the home directory"
+        )));
+    }
+    let command = format!(
+        "case \"$HOME\" in /*) ;; *) exit 3 ;; esac\n\
+         d=\"$HOME\"/{rel}\n\
+         umask 077 && mkdir -p \"$d/work\" \"$d/report\" \"$d/steps\" && chmod 700 \"$d\" || exit 1\n\
+         printf '%s' \"$HOME\"\n",
+        rel = quote(rel.trim_end_matches('/')),
+    );
+    let done = t.exec(&command, Vec::new(), None).await?;
+    if done.exit_code == 3 {
+        return Err(DriverError::other(
+            "the login user has no home directory ($HOME is not an absolute path)",
+        ));
+    }
+    check(
+        &done,
+        format_args!("cannot create the instance directory ~/{rel}"),
+    )?;
+    let home = String::from_utf8_lossy(&done.stdout).to_string();
+    let dir = RemoteDir::new(format!("{}/{rel}", home.trim_end_matches('/')))?;
+    Ok((home, dir))
+}
+
 /// A name for a step's files that no other step of the instance uses, even from another
 /// process (a resumed run).
 fn step_stem(step: &str) -> String {
@@ -302,15 +336,17 @@ pub async fn run_step(
         .map(|a| quote(&a))
         .collect();
     let program = program.join(" ");
-    // Exit status 125: the wrapper could not set the step up (nothing of the recipe ran).
+    // `BOUNDARY!`: the wrapper could not set the step up, and nothing of the recipe ran. Stdin
+    // is read first, whatever happens next, so that the transport can always write it.
     let wrapper = format!(
-        "cd {work} || exit 125\n\
-         (umask 077 && exec cat > {env}) || {{ rm -f {env}; exit 125; }}\n\
-         . {env} || {{ rm -f {env}; exit 125; }}\n\
+        "slipway_fail() {{ rm -f {env}; printf '%s!\\n' {boundary}; exit 125; }}\n\
+         (umask 077 && exec cat > {env}) || {{ cat > /dev/null; slipway_fail; }}\n\
+         cd {work} || slipway_fail\n\
+         . {env} || slipway_fail\n\
          rm -f {env}\n\
-         (umask 077 && printf '%s' \"$slipway_script\" > {script} && chmod 700 {script}) || exit 125\n\
+         (umask 077 && printf '%s' \"$slipway_script\" > {script} && chmod 700 {script}) || slipway_fail\n\
          unset slipway_script\n\
-         : > {output} || exit 125\n\
+         : > {output} || slipway_fail\n\
          {{\n\
            slipway_env\n\
            SLIPWAY_OUTPUT={output}; SLIPWAY_REPORT_DIR={report}; {marker}={tag}\n\
@@ -343,7 +379,7 @@ pub async fn run_step(
     // Log lines go on to `lines`; what follows the boundary is SLIPWAY_OUTPUT.
     let (tx, mut rx) = mpsc::channel::<OutputLine>(256);
     let sort = async {
-        let mut output = String::new();
+        let (mut output, mut set_up, mut last_error) = (String::new(), true, None);
         while let Some(line) = rx.recv().await {
             if line.stream == crate::Stream::Stdout {
                 if let Some(at) = line.text.find(&boundary) {
@@ -351,15 +387,21 @@ pub async fn run_step(
                     if at > 0 {
                         let _ = lines.send(OutputLine::stdout(&line.text[..at])).await;
                     }
-                    let rest = &line.text[at + boundary.len()..];
-                    output.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-                    output.push('\n');
+                    match &line.text[at + boundary.len()..] {
+                        "!" => set_up = false,
+                        rest => {
+                            output.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                            output.push('\n');
+                        }
+                    }
                     continue;
                 }
+            } else {
+                last_error = Some(line.text.clone());
             }
             let _ = lines.send(line).await;
         }
-        output
+        (output, set_up, last_error)
     };
     let running = async {
         tokio::select! {
@@ -367,7 +409,7 @@ pub async fn run_step(
             _ = cancel.cancelled() => None,
         }
     };
-    let (ran, output) = tokio::join!(running, sort);
+    let (ran, (output, set_up, last_error)) = tokio::join!(running, sort);
     let exit_code = match ran {
         None => {
             let kill = format!(
@@ -391,6 +433,13 @@ pub async fn run_step(
                     e.message
                 ),
             }));
+        }
+        Some(Ok(_)) if !set_up => {
+            return Err(DriverError::transient(format!(
+                "could not start the step: its files could not be written in {} on the machine{}",
+                dir.root(),
+                last_error.map(|e| format!(" ({e})")).unwrap_or_default()
+            )))
         }
         Some(Ok(done)) => done.exit_code,
         // A transport that promises the command never started: nothing ran, try again.

@@ -381,3 +381,21 @@ async fn a_step_is_one_command_and_its_outputs_never_become_log_lines() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_step_that_cannot_be_set_up_never_ran_and_is_transient() {
+    let fx = fx().await;
+    std::fs::remove_dir_all(&fx.root).unwrap();
+    let marker = fx._tmp.path().join("ran");
+    let script = format!("touch {}\n", marker.display());
+    let (r, _) = run(
+        &fx,
+        &step("deployment", &script, &[("TOKEN", "s3cr3t")]),
+        CancellationToken::new(),
+    )
+    .await;
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    assert!(e.message.contains("could not start the step"), "{e}");
+    assert!(!marker.exists());
+}
