@@ -229,20 +229,9 @@ impl SshDriver {
         };
         let host = self.host(&target);
         let dir = self.dir_of(&host, home, run_id, &lease.instance).await?;
+        // Also removes the run's directory above it, which holds this instance only (one
+        // instance per host and run).
         remote::clean_up(&*host, &dir, &format!("{run_id}/{}", lease.instance)).await?;
-        let run_dir = dir
-            .root()
-            .rsplit_once('/')
-            .map(|(parent, _)| parent.to_string())
-            .unwrap_or_default();
-        // The run's directory holds this instance only (one instance per host and run).
-        let _ = host
-            .exec(
-                &format!("rmdir {} 2>/dev/null; true", remote::quote(&run_dir)),
-                Vec::new(),
-                None,
-            )
-            .await;
         host.close().await;
         self.hosts.lock().unwrap().remove(&target.resource_id());
         let run = run_id.to_string();

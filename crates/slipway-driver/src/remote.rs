@@ -551,7 +551,8 @@ pub fn unpack(archive: &[u8], dest: &Path) -> Result<Vec<(String, u64)>, DriverE
 }
 
 /// Kills every process of the instance (found by [`INSTANCE_MARKER`], so daemons that left
-/// their step's process group too) and removes the instance's directory. Idempotent.
+/// their step's process group too) and removes the instance's directory, and the directory
+/// above it (a run's) when nothing else is left in it. Idempotent. One command.
 pub async fn clean_up(
     t: &dyn Transport,
     dir: &RemoteDir,
@@ -578,9 +579,12 @@ pub async fn clean_up(
            fi\n\
            [ -z \"$found\" ] && break\n\
          done\n\
-         rm -rf {root}\n",
+         rm -rf {root} || exit 1\n\
+         rmdir {parent} 2>/dev/null\n\
+         exit 0\n",
         marker = quote(&format!("{INSTANCE_MARKER}={instance_tag}")),
         root = quote(dir.root()),
+        parent = quote(dir.root().rsplit_once('/').map_or("/", |(p, _)| p)),
     );
     let done = t.exec(&command, Vec::new(), None).await?;
     check(

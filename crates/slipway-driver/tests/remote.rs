@@ -331,6 +331,8 @@ async fn cancel_kills_the_steps_process_group_and_clean_up_kills_its_daemons() {
         "clean_up must find the daemon by its marker"
     );
     assert!(!fx.root.exists());
+    // The run's directory went with its last instance.
+    assert!(!fx.root.parent().unwrap().exists());
     // Idempotent.
     remote::clean_up(&*fx.shell, &fx.dir, "r-1/web.1")
         .await
