@@ -183,6 +183,9 @@ EOF
   ANSIBLE_CONFIG="$d/ansible.cfg" /opt/slipway-ansible/bin/ansible-playbook "$d/play.yml" \
     >"$d/log" 2>&1 || { cat "$d/log" >&2; return 1; }
   since "$t0"
+  # Ansible's persistent connections (ControlPersist) would outlive the servers.
+  for c in "$d"/cp/*; do [ -S "$c" ] && ssh -o "ControlPath=$c" -O exit x >/dev/null 2>&1; done
+  return 0
 }
 
 run_openssh() { # N

@@ -111,17 +111,16 @@ fn parse_resource_id(rid: &str) -> Option<Target> {
     })
 }
 
-/// An instance's directory, relative to the login user's home.
-fn instance_rel(run_id: &str, instance: &str) -> String {
-    format!(".slipway/runs/{run_id}/{instance}")
-}
-
 fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
     RemoteDir::new(format!(
-        "{}/{}",
-        home.trim_end_matches('/'),
-        instance_rel(run_id, instance)
+        "{}/.slipway/runs/{run_id}/{instance}",
+        home.trim_end_matches('/')
     ))
+}
+
+/// [`instance_dir`] relative to the login user's home.
+fn instance_rel(run_id: &str, instance: &str) -> String {
+    format!(".slipway/runs/{run_id}/{instance}")
 }
 
 impl SshDriver {
