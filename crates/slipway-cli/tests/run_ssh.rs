@@ -11,8 +11,10 @@ mod sshd;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{files_under, keychain_answers, repo, slipway_in as slipway, slipway_with_stdin, text};
-use sshd::{next_address, processes_of, ClientKey, Sshd};
+use common::{
+    files_under, keychain_answers, repo, slipway_in as slipway, slipway_with_stdin, text,
+};
+use sshd::{next_address, processes_of, unprivileged_user, wait_until, ClientKey, Sshd};
 
 /// This binary's loopback addresses.
 const BASE: u8 = 202;
@@ -43,6 +45,11 @@ impl Lab {
 
     /// `slipway clouds add lab ssh` with the key file.
     fn add_cloud(&self) {
+        self.add_cloud_with(&self.hosts_setting());
+    }
+
+    /// `slipway clouds add lab ssh` with the key file and this `hosts=…` setting.
+    fn add_cloud_with(&self, hosts: &str) {
         let key = format!("key_file={}", self.key.private.display());
         let out = slipway(
             self.home.path(),
@@ -52,7 +59,7 @@ impl Lab {
                 "lab",
                 "ssh",
                 "--setting",
-                &self.hosts_setting(),
+                hosts,
                 "--setting",
                 &key,
             ],
@@ -450,5 +457,167 @@ fn two_runs_at_once_never_share_a_host() {
     let run_id = events(winner)[0]["run_id"].as_str().unwrap().to_string();
     let out = lab.slipway(&["terminate", &run_id]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+/// What a run said, on stdout (JSON events) and stderr together.
+fn said(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// Processes whose environment marks them as the instance `tag` (`RUN/NODE.INDEX`).
+fn processes_tagged(tag: &str) -> Vec<u32> {
+    let marker = format!("SLIPWAY_INSTANCE_TAG={tag}");
+    processes_of(tag.split('/').next().unwrap())
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| {
+                    String::from_utf8_lossy(&env)
+                        .split('\0')
+                        .any(|kv| kv == marker)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_host_that_refuses_the_connection_fails_the_run_with_exit_3_naming_it() {
+    let mut lab = Lab::new(1);
+    lab.add_cloud();
+    lab.hosts[0].stop();
+    let file = repo("assets/examples/hello.slipway.yaml");
+    let out = lab.slipway(&["run", file.to_str().unwrap(), "--cloud", "lab"]);
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{} refused the connection", lab.hosts[0].key())),
+        "{err}"
+    );
+    // Nothing holds the host: once it is back, a run gets it.
+    lab.hosts[0].start_again();
+    let out = lab.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--cloud",
+        "lab",
+        "--keep",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+}
+
+const PACKAGES: &str = r#"slipway: 1
+name: pkgs
+images:
+  base:
+    description: installs a package
+    recipes:
+      packages: [curl]
+components:
+  app:
+    image: base
+    recipes:
+      deployment: echo "deployment ran"
+deployment:
+  keep_running: never
+  nodes:
+    app: { component: app }
+"#;
+
+#[test]
+fn packages_as_a_user_without_root_or_sudo_fail_saying_so() {
+    let lab = Lab::new(1);
+    let user = unprivileged_user();
+    lab.add_cloud_with(&format!("hosts={user}@{}", lab.hosts[0].key()));
+    let file = lab.home.path().join("pkgs.slipway.yaml");
+    std::fs::write(&file, PACKAGES).unwrap();
+    let out = lab.slipway(&["run", file.to_str().unwrap(), "--cloud", "lab", "--json"]);
+    let all = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains(&format!(
+            "installing packages needs root or password-less sudo, and {user} has neither"
+        )),
+        "{all}"
+    );
+    assert!(!all.contains("deployment ran"), "{all}");
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    // Torn down in the login user's home, and the host released.
+    let home = format!("/home/{user}/.slipway/runs/{run_id}");
+    assert!(!Path::new(&home).exists(), "{home} is left");
+    assert!(leases(lab.home.path(), &run_id).is_empty());
+}
+
+const LONG_STEP: &str = r#"slipway: 1
+name: drop
+images:
+  base:
+    description: whatever the host is
+components:
+  app:
+    image: base
+    recipes:
+      deployment: |
+        echo started
+        echo "$SLIPWAY_HOSTNAME" > "STARTED/$SLIPWAY_INDEX.tmp"
+        mv "STARTED/$SLIPWAY_INDEX.tmp" "STARTED/$SLIPWAY_INDEX"
+        sleep 120
+deployment:
+  keep_running: never
+  nodes:
+    app: { component: app, multiplicity: 2 }
+"#;
+
+#[test]
+fn a_host_that_dies_mid_run_fails_its_instance_and_the_others_are_torn_down() {
+    let mut lab = Lab::new(2);
+    lab.add_cloud();
+    let started = tempfile::tempdir().unwrap();
+    let file = lab.home.path().join("drop.slipway.yaml");
+    std::fs::write(
+        &file,
+        LONG_STEP.replace("STARTED", started.path().to_str().unwrap()),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["run", file.to_str().unwrap(), "--cloud", "lab", "--json"])
+        .env("SLIPWAY_HOME", lab.home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (one, two) = (started.path().join("1"), started.path().join("2"));
+    wait_until("both steps to start", || one.exists() && two.exists());
+    // app.1's host goes away: its connections die and nothing listens any more.
+    let ip = std::fs::read_to_string(&one).unwrap().trim().to_string();
+    let dead = lab.hosts.iter().position(|h| h.ip == ip).unwrap();
+    lab.hosts[dead].drop_connections();
+    lab.hosts[dead].stop();
+    let out = child.wait_with_output().unwrap();
+    let all = said(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("the connection was lost while the deployment recipe ran"),
+        "{all}"
+    );
+    assert!(all.contains(&lab.hosts[dead].key()), "{all}");
+    let run_id = events(&out)[0]["run_id"].as_str().unwrap().to_string();
+    // The other instance was torn down: its processes, its directory and its lease are gone.
+    let live = &lab.hosts[1 - dead];
+    assert!(processes_tagged(&format!("{run_id}/app.2")).is_empty());
+    assert!(!Path::new(&format!("/root/.slipway/runs/{run_id}/app.2")).exists());
+    let held: Vec<String> = leases(lab.home.path(), &run_id)
+        .into_iter()
+        .map(|l| l.host)
+        .collect();
+    assert!(!held.contains(&live.key()), "{held:?}");
+    // The dead host's lease stays until its clean-up ran: `terminate` does it once it is back.
+    lab.hosts[dead].start_again();
+    let out = lab.slipway(&["terminate", &run_id]);
+    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert!(processes_of(&run_id).is_empty());
+    assert!(!Path::new(&format!("/root/.slipway/runs/{run_id}")).exists());
     assert!(leases(lab.home.path(), &run_id).is_empty());
 }

@@ -118,6 +118,11 @@ pub fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDi
     ))
 }
 
+/// [`instance_dir`] relative to the login user's home.
+fn instance_rel(run_id: &str, instance: &str) -> String {
+    format!(".slipway/runs/{run_id}/{instance}")
+}
+
 impl SshDriver {
     pub fn new(cfg: SshConfig) -> SshDriver {
         let connector = Arc::new(Connector::new(
@@ -161,9 +166,8 @@ impl SshDriver {
     ) -> Result<Provisioned, DriverError> {
         let host = self.host(&target);
         let fingerprint = host.open(Pinning::Pin).await?;
-        let home = home_of(&*host).await?;
-        let dir = instance_dir(&home, run_id, name)?;
-        remote::prepare(&*host, &dir).await?;
+        // One round trip: the directory is created where `$HOME` is, and `$HOME` comes back.
+        let (home, _) = remote::prepare_in_home(&*host, &instance_rel(run_id, name)).await?;
         let state = HostState {
             user: target.user.clone(),
             host: target.host.clone(),
@@ -224,20 +228,9 @@ impl SshDriver {
         };
         let host = self.host(&target);
         let dir = self.dir_of(&host, home, run_id, &lease.instance).await?;
+        // Also removes the run's directory above it, which holds this instance only (one
+        // instance per host and run).
         remote::clean_up(&*host, &dir, &format!("{run_id}/{}", lease.instance)).await?;
-        let run_dir = dir
-            .root()
-            .rsplit_once('/')
-            .map(|(parent, _)| parent.to_string())
-            .unwrap_or_default();
-        // The run's directory holds this instance only (one instance per host and run).
-        let _ = host
-            .exec(
-                &format!("rmdir {} 2>/dev/null; true", remote::quote(&run_dir)),
-                Vec::new(),
-                None,
-            )
-            .await;
         host.close().await;
         self.hosts.lock().unwrap().remove(&target.resource_id());
         let run = run_id.to_string();

@@ -216,10 +216,17 @@ pub fn connect(c: &Connector, t: &Target, pinning: Pinning) -> Result<Connected,
     session.set_timeout(c.connect_timeout.as_millis().min(u32::MAX as u128) as u32);
     session.set_tcp_stream(tcp);
     session.handshake().map_err(|e| {
-        DriverError::transient(format!(
-            "the SSH handshake with {at} failed: {}",
-            e.message()
-        ))
+        // LIBSSH2_ERROR_TIMEOUT: something accepted the connection and then said nothing.
+        DriverError::transient(if e.code() == ssh2::ErrorCode::Session(-9) {
+            format!(
+                "{at} accepted the connection but did not answer the SSH handshake within {} s \
+                 (is an SSH server listening on port {}, and is the host not overloaded?)",
+                c.connect_timeout.as_secs(),
+                t.port
+            )
+        } else {
+            format!("the SSH handshake with {at} failed: {}", e.message())
+        })
     })?;
 
     // The host key, before anything is sent that matters.

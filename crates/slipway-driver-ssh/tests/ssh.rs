@@ -364,3 +364,41 @@ async fn a_host_dropped_mid_step_fails_that_step_and_terminate_still_cleans_up()
     assert!(processes_of(&run).is_empty());
     assert!(!PathBuf::from(format!("/root/.slipway/runs/{run}")).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_accepts_but_never_answers_is_named_after_the_timeout() {
+    // A listener that never calls accept: the kernel completes the TCP handshake, and then
+    // nothing is ever said (a wedged sshd, a port forwarded to nowhere).
+    let silent = std::net::TcpListener::bind((next_address(BASE).as_str(), 0)).unwrap();
+    let at = silent.local_addr().unwrap().to_string();
+    let home = tempfile::tempdir().unwrap();
+    let key = ClientKey::new();
+    let d = SshDriver::new(SshConfig {
+        cloud: "lab".into(),
+        hosts: parse_hosts(&format!("root@{at}")).unwrap(),
+        key: Key::File(key.private.clone()),
+        known_hosts: KnownHosts::Pin,
+        data_dir: home.path().to_path_buf(),
+        connect_timeout: Duration::from_secs(1),
+    });
+    let started = std::time::Instant::now();
+    let e = d.check().await.unwrap_err();
+    assert!(
+        e.message
+            .contains(&format!("{at} accepted the connection but did not answer")),
+        "{e}"
+    );
+    let run = run_id("silent");
+    let got = d.provision(request(&run, &["web.1"])).await;
+    let e = got[0].clone().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    assert!(
+        e.message.contains(&at) && e.message.contains("within 1 s"),
+        "{e}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // The host was handed back: nothing of the run holds it.
+    let store = slipway_store::Store::open(home.path()).unwrap();
+    assert!(store.host_lease(&at).unwrap().is_none());
+    drop(silent);
+}

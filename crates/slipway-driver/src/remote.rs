@@ -11,12 +11,16 @@
 //! ROOT/work/               the working directory of every step
 //! ROOT/report/             SLIPWAY_REPORT_DIR
 //! ROOT/steps/STEM.sh       the recipe
-//! ROOT/steps/STEM.env      its inputs (mode 0600; deleted once the step has read them)
+//! ROOT/steps/STEM.env      its inputs and the recipe (mode 0600; deleted once read)
 //! ROOT/steps/STEM.output   SLIPWAY_OUTPUT (deleted once read back)
 //! ROOT/steps/STEM.pid      the step's process group, for cancelling it
 //! ```
 //!
-//! Never: puts a value on a command line (inputs travel in the env file, written through
+//! A step is one command (one round trip): its wrapper takes the inputs file on stdin, writes
+//! the script, runs it, and prints `SLIPWAY_OUTPUT` after the step's own output, each line
+//! behind a random boundary that [`run_step`] strips (those lines are never log lines).
+//!
+//! Never: puts a value on a command line (inputs travel in the inputs file, written through
 //! stdin), or leaves `SLIPWAY_OUTPUT` behind. Every process a step starts carries
 //! [`INSTANCE_MARKER`] in its environment, so that [`clean_up`] finds daemons that left the
 //! step's process group (`nohup`, `setsid`).
@@ -143,6 +147,40 @@ pub async fn prepare(t: &dyn Transport, dir: &RemoteDir) -> Result<(), DriverErr
     )
 }
 
+/// [`prepare`] for a driver that knows the instance's directory only relative to the login
+/// user's home (`rel`, such as `.slipway/runs/RUN/web.1`): one command creates it and tells
+/// the home directory, returned with the directory.
+pub async fn prepare_in_home(
+    t: &dyn Transport,
+    rel: &str,
+) -> Result<(String, RemoteDir), DriverError> {
+    if rel.starts_with('/') || rel.split('/').any(|c| c == "..") || rel.contains('\0') {
+        return Err(DriverError::other(format!(
+            "the instance directory `{rel}` is not a path inside the home directory"
+        )));
+    }
+    let command = format!(
+        "case \"$HOME\" in /*) ;; *) exit 3 ;; esac\n\
+         d=\"$HOME\"/{rel}\n\
+         umask 077 && mkdir -p \"$d/work\" \"$d/report\" \"$d/steps\" && chmod 700 \"$d\" || exit 1\n\
+         printf '%s' \"$HOME\"\n",
+        rel = quote(rel.trim_end_matches('/')),
+    );
+    let done = t.exec(&command, Vec::new(), None).await?;
+    if done.exit_code == 3 {
+        return Err(DriverError::other(
+            "the login user has no home directory ($HOME is not an absolute path)",
+        ));
+    }
+    check(
+        &done,
+        format_args!("cannot create the instance directory ~/{rel}"),
+    )?;
+    let home = String::from_utf8_lossy(&done.stdout).to_string();
+    let dir = RemoteDir::new(format!("{}/{rel}", home.trim_end_matches('/')))?;
+    Ok((home, dir))
+}
+
 /// A name for a step's files that no other step of the instance uses, even from another
 /// process (a resumed run).
 fn step_stem(step: &str) -> String {
@@ -225,11 +263,41 @@ else
 fi
 "#;
 
-/// Runs one step on the instance (SPEC §3): the script and its env file are written, the
-/// script runs in a process group of its own in `ROOT/work` with output streamed line by line,
-/// then `SLIPWAY_OUTPUT` is read back and deleted. `instance_tag` (`RUN/INSTANCE`) marks every
-/// process it starts. On `cancel`, the step's process group is killed (TERM, then KILL after
-/// 2 s) and the result is [`crate::ErrorKind::Cancelled`].
+/// A boundary no recipe prints by accident: random, and never in a step's environment.
+fn boundary() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut words = [0u64; 2];
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        *w = h.finish();
+    }
+    format!("slipway-output-{:016x}{:016x}", words[0], words[1])
+}
+
+/// The inputs file a step's wrapper reads from stdin: the recipe as `slipway_script`, and a
+/// function `slipway_env` that exports its variables (so that they reach the step alone, not
+/// the wrapper that writes files and reads `SLIPWAY_OUTPUT` back).
+fn inputs_file(script: &str, env: &[(String, String)]) -> Result<Vec<u8>, DriverError> {
+    let mut text = String::from("slipway_env() {\n:\n");
+    text.push_str(&String::from_utf8(env_file(env)?).expect("quoted text"));
+    text.push_str("}\n");
+    text.push_str(&format!("slipway_script={}\n", quote(script)));
+    Ok(text.into_bytes())
+}
+
+/// Runs one step on the instance (SPEC §3) in one command: its wrapper writes the script and
+/// an inputs file (mode 0600, deleted once read) from stdin, runs the script in a process group
+/// of its own in `ROOT/work` with output streamed line by line, then prints `SLIPWAY_OUTPUT`
+/// after a random boundary (stripped here, never a log line) and deletes it. `instance_tag`
+/// (`RUN/INSTANCE`) marks every process it starts. On `cancel`, the step's process group is
+/// killed (TERM, then KILL after 2 s) and the result is [`crate::ErrorKind::Cancelled`].
 pub async fn run_step(
     t: &dyn Transport,
     dir: &RemoteDir,
@@ -259,21 +327,8 @@ pub async fn run_step(
     let env_path = format!("{steps}/{stem}.env");
     let output_path = format!("{steps}/{stem}.output");
     let pid_path = format!("{steps}/{stem}.pid");
-
-    // Until the script is launched, nothing has run: a transport failure here is transient.
-    let not_started = |e: DriverError| {
-        if e.kind == crate::ErrorKind::Cancelled {
-            e
-        } else {
-            DriverError::transient(format!("could not start the step: {}", e.message))
-        }
-    };
-    t.put_file(&script_path, script.clone().into_bytes(), 0o700)
-        .await
-        .map_err(not_started)?;
-    t.put_file(&env_path, env_file(&env)?, 0o600)
-        .await
-        .map_err(not_started)?;
+    let inputs = inputs_file(&script, &env)?;
+    let boundary = boundary();
 
     let program: Vec<String> = interpreter(&script)
         .into_iter()
@@ -281,32 +336,80 @@ pub async fn run_step(
         .map(|a| quote(&a))
         .collect();
     let program = program.join(" ");
+    // `BOUNDARY!`: the wrapper could not set the step up, and nothing of the recipe ran. Stdin
+    // is read first, whatever happens next, so that the transport can always write it.
     let wrapper = format!(
-        "cd {work} || exit 125\n\
-         . {env} || exit 125\n\
+        "slipway_fail() {{ rm -f {env}; printf '%s!\\n' {boundary}; exit 125; }}\n\
+         (umask 077 && exec cat > {env}) || {{ cat > /dev/null; slipway_fail; }}\n\
+         cd {work} || slipway_fail\n\
+         . {env} || slipway_fail\n\
          rm -f {env}\n\
-         SLIPWAY_OUTPUT={output}; SLIPWAY_REPORT_DIR={report}; {marker}={tag}\n\
-         export SLIPWAY_OUTPUT SLIPWAY_REPORT_DIR {marker}\n\
-         : > \"$SLIPWAY_OUTPUT\"\n\
-         if command -v setsid >/dev/null 2>&1; then\n\
-           setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program} </dev/null &\n\
-         else\n\
-           /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program} </dev/null &\n\
+         (umask 077 && printf '%s' \"$slipway_script\" > {script} && chmod 700 {script}) || slipway_fail\n\
+         unset slipway_script\n\
+         : > {output} || slipway_fail\n\
+         {{\n\
+           slipway_env\n\
+           SLIPWAY_OUTPUT={output}; SLIPWAY_REPORT_DIR={report}; {marker}={tag}\n\
+           export SLIPWAY_OUTPUT SLIPWAY_REPORT_DIR {marker}\n\
+           if command -v setsid >/dev/null 2>&1; then\n\
+             exec setsid /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program}\n\
+           fi\n\
+           exec /bin/sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {program}\n\
+         }} </dev/null &\n\
+         wait $!\n\
+         slipway_status=$?\n\
+         if [ -s {output} ]; then\n\
+           while IFS= read -r slipway_line || [ -n \"$slipway_line\" ]; do\n\
+             printf '%s %s\\n' {boundary} \"$slipway_line\"\n\
+           done < {output}\n\
          fi\n\
-         wait $!\n",
+         rm -f {output} {pid}\n\
+         exit $slipway_status\n",
         work = quote(&dir.join("work")),
         env = quote(&env_path),
+        script = quote(&script_path),
         output = quote(&output_path),
         report = quote(&dir.join("report")),
         marker = INSTANCE_MARKER,
         tag = quote(instance_tag),
         pid = quote(&pid_path),
+        boundary = boundary,
     );
 
-    let ran = tokio::select! {
-        r = t.exec(&wrapper, Vec::new(), Some(lines)) => Some(r),
-        _ = cancel.cancelled() => None,
+    // Log lines go on to `lines`; what follows the boundary is SLIPWAY_OUTPUT.
+    let (tx, mut rx) = mpsc::channel::<OutputLine>(256);
+    let sort = async {
+        let (mut output, mut set_up, mut last_error) = (String::new(), true, None);
+        while let Some(line) = rx.recv().await {
+            if line.stream == crate::Stream::Stdout {
+                if let Some(at) = line.text.find(&boundary) {
+                    // A last line of the step without a newline runs into the boundary.
+                    if at > 0 {
+                        let _ = lines.send(OutputLine::stdout(&line.text[..at])).await;
+                    }
+                    match &line.text[at + boundary.len()..] {
+                        "!" => set_up = false,
+                        rest => {
+                            output.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+                            output.push('\n');
+                        }
+                    }
+                    continue;
+                }
+            } else {
+                last_error = Some(line.text.clone());
+            }
+            let _ = lines.send(line).await;
+        }
+        (output, set_up, last_error)
     };
+    let running = async {
+        tokio::select! {
+            r = t.exec(&wrapper, inputs, Some(tx)) => Some(r),
+            _ = cancel.cancelled() => None,
+        }
+    };
+    let (ran, (output, set_up, last_error)) = tokio::join!(running, sort);
     let exit_code = match ran {
         None => {
             let kill = format!(
@@ -331,7 +434,22 @@ pub async fn run_step(
                 ),
             }));
         }
+        Some(Ok(_)) if !set_up => {
+            return Err(DriverError::transient(format!(
+                "could not start the step: its files could not be written in {} on the machine{}",
+                dir.root(),
+                last_error.map(|e| format!(" ({e})")).unwrap_or_default()
+            )))
+        }
         Some(Ok(done)) => done.exit_code,
+        // A transport that promises the command never started: nothing ran, try again.
+        Some(Err(e)) if e.kind == crate::ErrorKind::Transient => {
+            return Err(DriverError::transient(format!(
+                "could not start the step: {}",
+                e.message
+            )))
+        }
+        Some(Err(e)) if e.kind == crate::ErrorKind::Cancelled => return Err(e),
         // The script may have started: never a transient error from here on.
         Some(Err(e)) => {
             return Err(DriverError::other(format!(
@@ -340,25 +458,7 @@ pub async fn run_step(
             )))
         }
     };
-    if exit_code == 125 {
-        // The wrapper could not enter the working directory or read the env file.
-        let _ = t
-            .exec(&format!("rm -f {}", quote(&env_path)), Vec::new(), None)
-            .await;
-    }
-
-    let read_back = format!(
-        "cat {output} 2>/dev/null; rm -f {output} {pid} {env}",
-        output = quote(&output_path),
-        pid = quote(&pid_path),
-        env = quote(&env_path),
-    );
-    let text = t
-        .exec(&read_back, Vec::new(), None)
-        .await
-        .map_err(|e| DriverError::other(format!("cannot read SLIPWAY_OUTPUT back: {}", e.message)))?
-        .stdout;
-    match parse_outputs(&String::from_utf8_lossy(&text)) {
+    match parse_outputs(&output) {
         Ok(outputs) => Ok(StepResult { exit_code, outputs }),
         Err(_) if exit_code != 0 => Ok(StepResult {
             exit_code,
@@ -451,26 +551,40 @@ pub fn unpack(archive: &[u8], dest: &Path) -> Result<Vec<(String, u64)>, DriverE
 }
 
 /// Kills every process of the instance (found by [`INSTANCE_MARKER`], so daemons that left
-/// their step's process group too) and removes the instance's directory. Idempotent.
+/// their step's process group too) and removes the instance's directory, and the directory
+/// above it (a run's) when nothing else is left in it. Idempotent. One command.
 pub async fn clean_up(
     t: &dyn Transport,
     dir: &RemoteDir,
     instance_tag: &str,
 ) -> Result<(), DriverError> {
+    // One `grep -z` over every process's environment per round where grep has `-z` (GNU,
+    // BusyBox): a loop forking `tr` and `grep` per process costs seconds on a busy host.
     let command = format!(
         "marker={marker}\n\
+         if printf 'a\\000' | grep -qxzF a 2>/dev/null; then fast=1; else fast=; fi\n\
          for round in 1 2 3; do\n\
            found=\n\
-           for d in /proc/[0-9]*; do\n\
-             if tr '\\000' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$marker\"; then\n\
-               kill -KILL \"${{d#/proc/}}\" 2>/dev/null && found=1\n\
-             fi\n\
-           done\n\
+           if [ -n \"$fast\" ]; then\n\
+             for f in $(grep -lxzF -e \"$marker\" /proc/[0-9]*/environ 2>/dev/null); do\n\
+               p=${{f#/proc/}}\n\
+               kill -KILL \"${{p%/environ}}\" 2>/dev/null && found=1\n\
+             done\n\
+           else\n\
+             for d in /proc/[0-9]*; do\n\
+               if tr '\\000' '\\n' < \"$d/environ\" 2>/dev/null | grep -qxF \"$marker\"; then\n\
+                 kill -KILL \"${{d#/proc/}}\" 2>/dev/null && found=1\n\
+               fi\n\
+             done\n\
+           fi\n\
            [ -z \"$found\" ] && break\n\
          done\n\
-         rm -rf {root}\n",
+         rm -rf {root} || exit 1\n\
+         rmdir {parent} 2>/dev/null\n\
+         exit 0\n",
         marker = quote(&format!("{INSTANCE_MARKER}={instance_tag}")),
         root = quote(dir.root()),
+        parent = quote(dir.root().rsplit_once('/').map_or("/", |(p, _)| p)),
     );
     let done = t.exec(&command, Vec::new(), None).await?;
     check(

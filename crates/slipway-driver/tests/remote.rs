@@ -331,6 +331,8 @@ async fn cancel_kills_the_steps_process_group_and_clean_up_kills_its_daemons() {
         "clean_up must find the daemon by its marker"
     );
     assert!(!fx.root.exists());
+    // The run's directory went with its last instance.
+    assert!(!fx.root.parent().unwrap().exists());
     // Idempotent.
     remote::clean_up(&*fx.shell, &fx.dir, "r-1/web.1")
         .await
@@ -346,4 +348,56 @@ async fn packages_with_nothing_to_install_run_nothing() {
     let r = run(&fx, &req, CancellationToken::new()).await.0.unwrap();
     assert_eq!(r.exit_code, 0);
     assert_eq!(fx.shell.commands.lock().unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn a_step_is_one_command_and_its_outputs_never_become_log_lines() {
+    let fx = fx().await;
+    let before = fx.shell.commands.lock().unwrap().len();
+    // The last line has no newline, the output file neither; stdout lines look like outputs.
+    let req = step(
+        "deployment",
+        "echo 'fake=from stdout'\nprintf 'url=http://x\\nnote<<END\\n  spaced \\\\ line\\nEND\\nlast=1' >> \"$SLIPWAY_OUTPUT\"\nprintf 'no newline'",
+        &[],
+    );
+    let (r, lines) = run(&fx, &req, CancellationToken::new()).await;
+    let r = r.unwrap();
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(lines, ["fake=from stdout", "no newline"]);
+    assert_eq!(r.outputs.len(), 3, "{:?}", r.outputs);
+    assert_eq!(r.outputs["url"], "http://x");
+    assert_eq!(r.outputs["note"], "  spaced \\ line");
+    assert_eq!(r.outputs["last"], "1");
+    assert_eq!(fx.shell.commands.lock().unwrap().len(), before + 1);
+
+    // A step that writes no outputs and fails keeps its status; nothing is left behind.
+    let req = step("deployment", "echo x=1\nexit 4\n", &[]);
+    let (r, lines) = run(&fx, &req, CancellationToken::new()).await;
+    let r = r.unwrap();
+    assert_eq!((r.exit_code, r.outputs.len()), (4, 0));
+    assert_eq!(lines, ["x=1"]);
+    let left: Vec<String> = std::fs::read_dir(fx.root.join("steps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".sh"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_step_that_cannot_be_set_up_never_ran_and_is_transient() {
+    let fx = fx().await;
+    std::fs::remove_dir_all(&fx.root).unwrap();
+    let marker = fx._tmp.path().join("ran");
+    let script = format!("touch {}\n", marker.display());
+    let (r, _) = run(
+        &fx,
+        &step("deployment", &script, &[("TOKEN", "s3cr3t")]),
+        CancellationToken::new(),
+    )
+    .await;
+    let e = r.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    assert!(e.message.contains("could not start the step"), "{e}");
+    assert!(!marker.exists());
 }

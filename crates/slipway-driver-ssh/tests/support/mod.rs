@@ -177,6 +177,12 @@ impl Sshd {
         });
     }
 
+    /// Starts the server again after [`Sshd::stop`], with the same address and host key.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.spawn();
+    }
+
     /// The same address with a new host key, as after a reinstall.
     pub fn restart_with_new_host_key(&mut self) {
         self.stop();
@@ -243,6 +249,34 @@ impl Drop for Sshd {
             let _ = c.wait();
         }
     }
+}
+
+/// A login user that is not root and may not use `sudo`, with a home directory: created once
+/// on this machine (`useradd`), key login only (`*` is no password, without `!`'s lock, which
+/// sshd without PAM refuses).
+pub fn unprivileged_user() -> String {
+    const NAME: &str = "slipway-nosudo";
+    static CREATED: std::sync::Once = std::sync::Once::new();
+    CREATED.call_once(|| {
+        let exists = Command::new("id")
+            .arg(NAME)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !exists {
+            // Another test binary may create it at the same time: 9 is "already exists".
+            let status = Command::new("useradd")
+                .args(["-m", "-s", "/bin/sh", "-p", "*", NAME])
+                .status()
+                .expect("useradd");
+            assert!(
+                matches!(status.code(), Some(0 | 9)),
+                "useradd {NAME}: {status}"
+            );
+        }
+    });
+    NAME.to_string()
 }
 
 /// Processes on this machine whose environment has `SLIPWAY_INSTANCE_TAG=RUN/…`.
