@@ -260,9 +260,8 @@ impl Ec2Driver {
             .dir
             .get_or_try_init(|| async {
                 self.wait_for_ssh(&remote.host, p).await?;
-                let home = slipway_driver_ssh::home_of(&remote.host).await?;
-                let dir = slipway_driver_ssh::instance_dir(&home, run_id, &p.name)?;
-                remote::prepare(&remote.host, &dir).await?;
+                let rel = slipway_driver_ssh::instance_rel(run_id, &p.name);
+                let (_home, dir) = remote::prepare_in_home(&remote.host, &rel).await?;
                 Ok::<_, DriverError>(dir)
             })
             .await?

@@ -111,7 +111,7 @@ fn parse_resource_id(rid: &str) -> Option<Target> {
 }
 
 /// `HOME/.slipway/runs/RUN/INSTANCE`: where an instance's steps run on a host.
-pub fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
+fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDir, DriverError> {
     RemoteDir::new(format!(
         "{}/.slipway/runs/{run_id}/{instance}",
         home.trim_end_matches('/')
@@ -119,7 +119,7 @@ pub fn instance_dir(home: &str, run_id: &str, instance: &str) -> Result<RemoteDi
 }
 
 /// [`instance_dir`] relative to the login user's home.
-fn instance_rel(run_id: &str, instance: &str) -> String {
+pub fn instance_rel(run_id: &str, instance: &str) -> String {
     format!(".slipway/runs/{run_id}/{instance}")
 }
 
@@ -240,7 +240,7 @@ impl SshDriver {
 }
 
 /// The login user's home directory on the host.
-pub async fn home_of(host: &dyn Transport) -> Result<String, DriverError> {
+async fn home_of(host: &dyn Transport) -> Result<String, DriverError> {
     let done = host.exec("printf '%s' \"$HOME\"", Vec::new(), None).await?;
     let home = String::from_utf8_lossy(&done.stdout).trim().to_string();
     if done.exit_code != 0 || !home.starts_with('/') {
