@@ -25,6 +25,9 @@ step "Docker Engine and test image (scripts/docker-test-env.sh)"
 # shellcheck source=scripts/docker-test-env.sh
 source scripts/docker-test-env.sh
 export SLIPWAY_REQUIRE_DOCKER=1
+step "Podman's Docker-compatible API and the same image (scripts/podman-test-env.sh)"
+# shellcheck source=scripts/podman-test-env.sh
+source scripts/podman-test-env.sh
 
 step "UI dependencies"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
@@ -37,6 +40,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "the docker cloud's tests again, against Podman (DOCKER_HOST=$SLIPWAY_TEST_PODMAN_SOCKET)"
+DOCKER_HOST="unix://$SLIPWAY_TEST_PODMAN_SOCKET" cargo test --locked -p slipway-driver-docker
+DOCKER_HOST="unix://$SLIPWAY_TEST_PODMAN_SOCKET" cargo test --locked -p slipway-cli --test run_docker
 
 step "UI type check and unit tests"
 (cd ui && npm run typecheck && npm test)
