@@ -16,9 +16,14 @@ image=${SLIPWAY_TEST_DOCKER_IMAGE:-slipway-test-base}
 SLIPWAY_TEST_PODMAN_SOCKET=${SLIPWAY_TEST_PODMAN_SOCKET:-/run/slipway-podman.sock}
 export CONTAINERS_CONF="$cache/podman/containers.conf"
 mkdir -p "$cache/podman"
-cat >"$CONTAINERS_CONF.tmp" <<'CONF'
+# Through the compat API, containers start only with nofile at exactly the hard limit; nproc
+# stays at or under it.
+nofile=$(ulimit -Hn)
+nproc=$(ulimit -Hu)
+[ "$nproc" = unlimited ] || [ "$nproc" -gt 8192 ] && nproc=8192
+cat >"$CONTAINERS_CONF.tmp" <<CONF
 [containers]
-default_ulimits = ["nofile=20000:20000", "nproc=8192:8192"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
