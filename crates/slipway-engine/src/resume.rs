@@ -14,26 +14,11 @@ use slipway_recipe::{SetValue, ValidateOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::kept::KeptSecrets;
+use crate::operation::{take_lock, OperationError};
 use crate::run::{launch, Context, Launch, Outcome};
 
 /// A resume refused before anything changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ResumeError {
-    /// Not possible on this run (exit 2): the message says why.
-    Refused(String),
-    /// The store or the keychain failed (exit 3).
-    Infrastructure(String),
-}
-
-impl std::fmt::Display for ResumeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ResumeError::Refused(m) | ResumeError::Infrastructure(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for ResumeError {}
+pub type ResumeError = OperationError;
 
 /// Takes over the interrupted run `run_id` and drives it to its end.
 pub async fn resume_run(
@@ -43,16 +28,7 @@ pub async fn resume_run(
     cancel: CancellationToken,
 ) -> Result<Outcome, ResumeError> {
     let owner = slipway_store::current_process_identity();
-    let infra = |e: slipway_store::StoreError| ResumeError::Infrastructure(e.to_string());
-    let at = ctx.clock.now_ms();
-    ctx.with_store(|s| s.lock_run(run_id, "resume", owner, at))
-        .map_err(|e| match e.kind() {
-            slipway_store::ErrorKind::Conflict => ResumeError::Refused(e.to_string()),
-            slipway_store::ErrorKind::NotFound => {
-                ResumeError::Refused(format!("there is no run `{run_id}` (see `slipway runs`)"))
-            }
-            _ => infra(e),
-        })?;
+    take_lock(ctx, run_id, "resume", owner)?;
     let result = match prepare(ctx, run_id, run_dir) {
         Ok(l) => Ok(launch(ctx, l, cancel).await),
         Err(e) => Err(e),

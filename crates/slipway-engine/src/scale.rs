@@ -31,6 +31,7 @@ use crate::events::Event;
 use crate::exit;
 use crate::kept::{is_secret_input, KeptSecrets};
 use crate::mask::{Masker, MASK};
+use crate::operation::{take_lock, OperationError};
 use crate::resolve::{builtin_env, resolve_inputs, InstanceValues};
 use crate::run::{human_duration, instance_spec, provision_with_retries, step_script, Context};
 
@@ -60,23 +61,7 @@ pub struct ScaleOutcome {
 }
 
 /// A scale refused before anything changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScaleError {
-    /// Not possible on this run or node (exit 2): the message says why.
-    Refused(String),
-    /// The store or the keychain failed (exit 3).
-    Infrastructure(String),
-}
-
-impl std::fmt::Display for ScaleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ScaleError::Refused(m) | ScaleError::Infrastructure(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for ScaleError {}
+pub type ScaleError = OperationError;
 
 /// `+2` / `-3` as a signed count; `0`, a missing sign or anything else is refused.
 pub fn parse_delta(text: &str) -> Result<i64, String> {
@@ -107,23 +92,8 @@ pub async fn scale_run(
 ) -> Result<ScaleOutcome, ScaleError> {
     let owner = slipway_store::current_process_identity();
     let store_err = |e: slipway_store::StoreError| ScaleError::Infrastructure(e.to_string());
-    if ctx
-        .with_store(|st| st.run(&s.run_id))
-        .map_err(store_err)?
-        .is_none()
-    {
-        return Err(ScaleError::Refused(format!(
-            "there is no run `{}` (see `slipway runs`)",
-            s.run_id
-        )));
-    }
     let operation = format!("scale {} {:+}", s.node, s.delta);
-    let at = ctx.clock.now_ms();
-    ctx.with_store(|st| st.lock_run(&s.run_id, &operation, owner, at))
-        .map_err(|e| match e.kind() {
-            slipway_store::ErrorKind::Conflict => ScaleError::Refused(e.to_string()),
-            _ => ScaleError::Infrastructure(e.to_string()),
-        })?;
+    take_lock(ctx, &s.run_id, &operation, owner)?;
     let result = scale_locked(ctx, &s, &operation, cancel).await;
     let unlocked = ctx.with_store(|st| st.unlock_run(&s.run_id, owner));
     match (result, unlocked) {
