@@ -12,6 +12,14 @@ use std::process::{Command, Stdio};
 
 use common::{repo, slipway_in as slipway, text};
 
+/// [`common::FAILING`] on the docker cloud's image (`@IMAGE@`, filled in by `write`).
+fn failing() -> String {
+    common::FAILING.replace(
+        "  base: {}\n",
+        "  base:\n    clouds: { docker: { image: \"@IMAGE@\" } }\n",
+    )
+}
+
 /// `clouds sweep` removes what every run its data directory does not know left, which includes
 /// the other tests' runs: it runs alone (write), the others together (read).
 static ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
@@ -166,43 +174,12 @@ fn every_example_runs_on_docker_and_leaves_nothing_labelled() {
     }
 }
 
-const FAILING: &str = r#"
-slipway: 1
-name: failing
-images:
-  base:
-    clouds: { docker: { image: "@IMAGE@" } }
-components:
-  server:
-    image: base
-    outputs: { url: {} }
-    recipes:
-      deployment: |
-        nohup sleep 1000 >/dev/null 2>&1 &
-        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
-  test:
-    image: base
-    inputs: { url: { required: true } }
-    recipes:
-      deployment: |
-        echo "testing $url"
-        echo "assertion failed" >&2
-        exit 3
-      reporting: |
-        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
-deployment:
-  keep_running: on-success
-  nodes:
-    server: { component: server }
-    test: { component: test, inputs: { url: { from: server.url } } }
-"#;
-
 #[test]
 fn a_failing_test_exits_1_with_its_reports_and_leaves_nothing() {
     let _engine = shared();
     let Some(image) = docker_image() else { return };
     let home = home_with_cloud();
-    let file = write(home.path(), "failing.slipway.yaml", FAILING, &image);
+    let file = write(home.path(), "failing.slipway.yaml", &failing(), &image);
     let out = slipway(
         home.path(),
         &["run", file.to_str().unwrap(), "--cloud", "d"],
@@ -237,7 +214,7 @@ fn a_missing_image_is_named_and_exits_3() {
     let file = write(
         home.path(),
         "missing.slipway.yaml",
-        &FAILING.replace("@IMAGE@", missing),
+        &failing().replace("@IMAGE@", missing),
         &image,
     );
     let out = slipway(
@@ -374,7 +351,7 @@ fn clouds_sweep_lists_then_removes_what_unknown_runs_left_and_spares_kept_runs()
     let file = write(
         home.path(),
         "kept.slipway.yaml",
-        &FAILING
+        &failing()
             .replace("exit 3", "true")
             .replace("on-success", "always"),
         &image,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo, slipway_in as slipway, text};
+use common::{repo, slipway_in as slipway, text, FAILING};
 
 /// Processes on this machine that a local instance of `run_id` started.
 fn processes_of(run_id: &str) -> Vec<u32> {
@@ -132,36 +132,6 @@ fn web_with_db_wires_values_and_fetches_reports() {
         .unwrap()
         .starts_with("checked: http://"));
 }
-
-const FAILING: &str = r#"
-slipway: 1
-name: failing
-images:
-  base: {}
-components:
-  server:
-    image: base
-    outputs: { url: {} }
-    recipes:
-      deployment: |
-        nohup sleep 1000 >/dev/null 2>&1 &
-        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
-  test:
-    image: base
-    inputs: { url: { required: true } }
-    recipes:
-      deployment: |
-        echo "testing $url"
-        echo "assertion failed" >&2
-        exit 3
-      reporting: |
-        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
-deployment:
-  keep_running: on-success
-  nodes:
-    server: { component: server }
-    test: { component: test, inputs: { url: { from: server.url } } }
-"#;
 
 #[test]
 fn a_failing_test_exits_1_and_tears_down() {

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::{
-    files_under, keychain_answers, repo, slipway_in as slipway, slipway_with_stdin, text,
+    files_under, keychain_answers, repo, slipway_in as slipway, slipway_with_stdin, text, FAILING,
 };
 use sshd::{next_address, processes_of, unprivileged_user, wait_until, ClientKey, Sshd};
 
@@ -318,36 +318,6 @@ fn a_private_key_from_the_keychain_logs_in() {
     }
     keychain.remove("lab", "private_key").unwrap();
 }
-
-const FAILING: &str = r#"
-slipway: 1
-name: failing
-images:
-  base: {}
-components:
-  server:
-    image: base
-    outputs: { url: {} }
-    recipes:
-      deployment: |
-        nohup sleep 1000 >/dev/null 2>&1 &
-        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
-  test:
-    image: base
-    inputs: { url: { required: true } }
-    recipes:
-      deployment: |
-        echo "testing $url"
-        echo "assertion failed" >&2
-        exit 3
-      reporting: |
-        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
-deployment:
-  keep_running: on-success
-  nodes:
-    server: { component: server }
-    test: { component: test, inputs: { url: { from: server.url } } }
-"#;
 
 #[test]
 fn a_failing_test_exits_1_fetches_reports_and_tears_down() {

@@ -82,3 +82,36 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A server and a test that fails (exit 3) after reading the server's URL, with a report;
+/// kept on success only. Clouds that need an image mapping add it to `base`.
+#[allow(dead_code)]
+pub const FAILING: &str = r#"
+slipway: 1
+name: failing
+images:
+  base: {}
+components:
+  server:
+    image: base
+    outputs: { url: {} }
+    recipes:
+      deployment: |
+        nohup sleep 1000 >/dev/null 2>&1 &
+        echo "url=http://$SLIPWAY_HOSTNAME/" >> "$SLIPWAY_OUTPUT"
+  test:
+    image: base
+    inputs: { url: { required: true } }
+    recipes:
+      deployment: |
+        echo "testing $url"
+        echo "assertion failed" >&2
+        exit 3
+      reporting: |
+        echo "failure details" > "$SLIPWAY_REPORT_DIR/junit.txt"
+deployment:
+  keep_running: on-success
+  nodes:
+    server: { component: server }
+    test: { component: test, inputs: { url: { from: server.url } } }
+"#;
