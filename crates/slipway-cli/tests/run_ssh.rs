@@ -14,33 +14,18 @@ use std::process::{Command, Output, Stdio};
 use common::{
     files_under, keychain_answers, repo, slipway_in as slipway, slipway_with_stdin, text, FAILING,
 };
-use sshd::{next_address, processes_of, unprivileged_user, wait_until, ClientKey, Sshd};
+use sshd::{processes_of, unprivileged_user, wait_until, Lab};
 
 /// This binary's loopback addresses.
 const BASE: u8 = 202;
 
-struct Lab {
-    key: ClientKey,
-    hosts: Vec<Sshd>,
-    home: tempfile::TempDir,
-}
-
 impl Lab {
     fn new(n: usize) -> Lab {
-        let key = ClientKey::new();
-        let hosts = (0..n)
-            .map(|_| Sshd::start(&next_address(BASE), &key))
-            .collect();
-        Lab {
-            key,
-            hosts,
-            home: tempfile::tempdir().unwrap(),
-        }
+        Lab::start(BASE, n)
     }
 
     fn hosts_setting(&self) -> String {
-        let entries: Vec<String> = self.hosts.iter().map(|h| h.entry()).collect();
-        format!("hosts={}", entries.join(","))
+        format!("hosts={}", self.host_list())
     }
 
     /// `slipway clouds add lab ssh` with the key file.

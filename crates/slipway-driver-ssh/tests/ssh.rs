@@ -9,37 +9,22 @@ use slipway_driver::{
     Driver, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned, StepRequest,
 };
 use slipway_driver_ssh::{parse_hosts, Key, KnownHosts, SshConfig, SshDriver};
-use support::{next_address, processes_of, ClientKey, Sshd};
+use support::{next_address, processes_of, ClientKey, Lab};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// This binary's loopback addresses: 127.201.0.x (far from the `local` driver's 127.1…).
 const BASE: u8 = 201;
 
-struct Lab {
-    key: ClientKey,
-    hosts: Vec<Sshd>,
-    home: tempfile::TempDir,
-}
-
 impl Lab {
     fn new(n: usize) -> Lab {
-        let key = ClientKey::new();
-        let hosts = (0..n)
-            .map(|_| Sshd::start(&next_address(BASE), &key))
-            .collect();
-        Lab {
-            key,
-            hosts,
-            home: tempfile::tempdir().unwrap(),
-        }
+        Lab::start(BASE, n)
     }
 
     fn config(&self, key: Key) -> SshConfig {
-        let entries: Vec<String> = self.hosts.iter().map(|h| h.entry()).collect();
         SshConfig {
             cloud: "lab".into(),
-            hosts: parse_hosts(&entries.join(",")).unwrap(),
+            hosts: parse_hosts(&self.host_list()).unwrap(),
             key,
             known_hosts: KnownHosts::Pin,
             data_dir: self.home.path().to_path_buf(),

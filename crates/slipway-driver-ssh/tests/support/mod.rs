@@ -66,6 +66,34 @@ pub fn next_address(base: u8) -> String {
     Ipv4Addr::new(127, base, 0, 21 + n).to_string()
 }
 
+/// Several sshd hosts that accept one client key, and a data directory to use them from.
+pub struct Lab {
+    pub key: ClientKey,
+    pub hosts: Vec<Sshd>,
+    pub home: tempfile::TempDir,
+}
+
+impl Lab {
+    /// `n` hosts on loopback addresses of `base` (see [`next_address`]).
+    pub fn start(base: u8, n: usize) -> Lab {
+        let key = ClientKey::new();
+        let hosts = (0..n)
+            .map(|_| Sshd::start(&next_address(base), &key))
+            .collect();
+        Lab {
+            key,
+            hosts,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The hosts as a `hosts` setting's value (`user@ip:port,…`).
+    pub fn host_list(&self) -> String {
+        let entries: Vec<String> = self.hosts.iter().map(|h| h.entry()).collect();
+        entries.join(",")
+    }
+}
+
 /// One running sshd.
 pub struct Sshd {
     dir: tempfile::TempDir,
