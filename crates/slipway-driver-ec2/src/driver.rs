@@ -90,15 +90,14 @@ pub struct Ec2Settings {
 }
 
 /// What the engine keeps of an instance (`Provisioned::state`): enough to reach and terminate
-/// it from another process. Never a secret.
+/// it from another process. Its addresses are not kept: they are asked of DescribeInstances
+/// when needed (a public address comes only once the instance runs). Never a secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceState {
     pub instance_id: String,
     pub region: String,
     pub key_name: String,
     pub group_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_user: Option<String>,
 }
@@ -436,7 +435,6 @@ impl Ec2Driver {
                     region: self.settings.region.clone(),
                     key_name: res.key_name.clone(),
                     group_id: res.group_id.clone(),
-                    public_ip: instance.public_ip.clone(),
                     login_user: spec.login_user.clone(),
                 };
                 let hostname = instance
