@@ -830,6 +830,16 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
     app.click(&tid("cloud-test-lab")).await;
     app.wait_text(&tid("cloud-test-result-lab"), "refused the connection")
         .await;
+    // An ec2 cloud without `ssh_cidr` is flagged: port 22 of its instances would be open to all.
+    app.click(&tid("cloud-add")).await;
+    app.click(&format!("{} option[value=\"ec2\"]", tid("cloud-form-kind")))
+        .await;
+    app.wait(&tid("cloud-field-region")).await;
+    app.type_into(&tid("cloud-form-name"), "aws").await;
+    app.type_into(&tid("cloud-field-region"), "eu-west-1").await;
+    app.click(&tid("cloud-form-save")).await;
+    app.wait_gone(&tid("cloud-form")).await;
+    app.wait_text(&tid("cloud-warning-aws"), "0.0.0.0/0").await;
 
     // The picture of the page, for people (refreshed with UPDATE_EXPECT=1).
     let png = app.client.screenshot().await.unwrap();
@@ -844,6 +854,7 @@ async fn the_clouds_page_adds_a_cloud_stores_its_secret_and_tests_it() {
     eprintln!("screenshot: {}", out.display());
     // Removing the cloud removes its keychain entry too (the keychain is shared by the machine).
     app.invoke("cloud_remove", json!({"name": "lab"})).await;
+    app.invoke("cloud_remove", json!({"name": "aws"})).await;
     app.end().await;
 }
 
