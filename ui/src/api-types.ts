@@ -19,6 +19,7 @@ export type {
   Placement,
   RunHistoryEntry,
   RunUpdate,
+  ScalePlan,
   UnusableCloud,
 } from "./bindings/api";
 export type {

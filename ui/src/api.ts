@@ -22,6 +22,7 @@ import type {
   RunDetail,
   RunHistoryEntry,
   RunUpdate,
+  ScalePlan,
 } from "./api-types";
 
 export type { CommandError } from "./api-types";
@@ -150,6 +151,9 @@ export const runLogs = (args: { id: string; instance?: string; after?: number; l
   call<LogLine[]>("run_logs", args);
 /** Starts `slipway terminate RUN` in the background; the run view shows the rest. */
 export const runTerminate = (args: { id: string }) => call<void>("run_terminate", args);
+/** What `slipway scale RUN NODE +N|-N` would do (`--dry-run`); refused as the scale would be. */
+export const runScalePlan = (args: { id: string; node: string; change: string }) =>
+  call<ScalePlan>("run_scale_plan", args);
 /** Starts `slipway scale RUN NODE +N|-N` in the background on a kept (`ready`) run. */
 export const runScale = (args: { id: string; node: string; change: string }) => call<void>("run_scale", args);
 /** Starts `slipway resume RUN` in the background on an interrupted run; it becomes the owner. */

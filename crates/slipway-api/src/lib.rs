@@ -28,9 +28,10 @@ pub use examples::EXAMPLES;
 pub use notices::{run_end_notice, watch_run_ends, RunEnded};
 pub use runs::{
     follow_stop, launch_plan, report_open, run_delete, run_follow, run_get, run_launch, run_logs,
-    run_recipe, run_resume, run_scale, run_terminate, runs_follow, runs_list, CloudCount,
-    LaunchInput, LaunchNode, LaunchPlan, Placement, RunUpdate, UnusableCloud,
+    run_recipe, run_resume, run_scale, run_scale_plan, run_terminate, runs_follow, runs_list,
+    CloudCount, LaunchInput, LaunchNode, LaunchPlan, Placement, RunUpdate, UnusableCloud,
 };
+pub use slipway_engine::ScalePlan;
 pub use slipway_recipe::KeepRunning;
 pub use slipway_store::{LogLine, RunDetail, RunHistoryEntry};
 // Types that appear in the declarations, re-exported so hosts need only this crate.
@@ -301,6 +302,14 @@ macro_rules! for_each_command {
             }) -> Vec<$crate::LogLine>;
             /// Starts `slipway terminate RUN` in the background.
             run_terminate(RunTerminateArgs { id: String }) -> ();
+            /// What `slipway scale RUN NODE CHANGE` would do (`slipway scale --dry-run`): the
+            /// instances added or removed, their steps, where the hook runs. Refused as the
+            /// scale itself would be.
+            run_scale_plan(RunScalePlanArgs {
+                id: String,
+                node: String,
+                change: String,
+            }) -> $crate::ScalePlan;
             /// Starts `slipway scale RUN NODE CHANGE` (`+N` / `-N`) in the background, on a
             /// kept (`ready`) run.
             run_scale(RunScaleArgs {
@@ -504,6 +513,7 @@ pub fn typescript_bindings() -> String {
     file.add::<LaunchPlan>();
     file.add::<RunHistoryEntry>();
     file.add::<RunUpdate>();
+    file.add::<ScalePlan>();
     commands_typescript(&mut file);
     streams_typescript(&mut file);
     file.render(

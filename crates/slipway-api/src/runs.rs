@@ -358,29 +358,46 @@ pub fn run_terminate(ctx: &Context, args: RunTerminateArgs) -> Result<(), Comman
     in_background(ctx, &run.run.id, "terminate", &["terminate", &run.run.id])
 }
 
+/// What a scale of a node of a kept run would do; refused (changing nothing) as the scale
+/// would be: the change is malformed, the run is not `ready`, it has no such node, or the node
+/// would go below one instance.
+pub fn run_scale_plan(
+    ctx: &Context,
+    args: RunScalePlanArgs,
+) -> Result<slipway_engine::ScalePlan, CommandError> {
+    let delta = slipway_engine::parse_delta(&args.change)
+        .map_err(|m| CommandError::new(ErrorCode::ArgsInvalid, m))?;
+    let id = args.id.as_str();
+    let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
+    slipway_engine::plan_scale(&run, &args.node, delta).map_err(|e| match e {
+        slipway_engine::ScaleError::Refused(m)
+            if run.run.state != slipway_store::RunState::Ready =>
+        {
+            CommandError::new(ErrorCode::StoreConflict, m)
+        }
+        slipway_engine::ScaleError::Refused(m) => CommandError::new(ErrorCode::ArgsInvalid, m),
+        slipway_engine::ScaleError::Infrastructure(m) => {
+            CommandError::new(ErrorCode::StoreCorrupt, m)
+        }
+    })
+}
+
 /// Adds (`+N`) or removes (`-N`) instances of a node of a kept run: `slipway scale RUN NODE
 /// CHANGE` in the background, once the change, the node and the run's state are right. The run
 /// view follows the new instances and the hooks.
 pub fn run_scale(ctx: &Context, args: RunScaleArgs) -> Result<(), CommandError> {
-    let id = args.id.as_str();
-    slipway_engine::parse_delta(&args.change)
-        .map_err(|m| CommandError::new(ErrorCode::ArgsInvalid, m))?;
-    let run = ctx.store().run(id)?.ok_or_else(|| not_found(id))?;
-    if run.run.state != slipway_store::RunState::Ready {
-        return Err(CommandError::new(
-            ErrorCode::StoreConflict,
-            format!(
-                "run {id} is {}: only a kept run in state `ready` can be scaled",
-                run.run.display_state()
-            ),
-        ));
-    }
-    if !run.instances.iter().any(|i| i.node == args.node) {
-        return Err(CommandError::new(
-            ErrorCode::ArgsInvalid,
-            format!("run {id} has no node `{}`", args.node),
-        ));
-    }
+    let plan = run_scale_plan(
+        ctx,
+        RunScalePlanArgs {
+            id: args.id.clone(),
+            node: args.node.clone(),
+            change: args.change.clone(),
+        },
+    )?;
+    let run = ctx
+        .store()
+        .run(&plan.run_id)?
+        .ok_or_else(|| not_found(&plan.run_id))?;
     in_background(
         ctx,
         &run.run.id,

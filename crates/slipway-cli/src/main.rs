@@ -155,6 +155,9 @@ enum Command {
         /// `+N` to add N instances, `-N` to remove the N highest
         #[arg(allow_hyphen_values = true, value_name = "+N|-N")]
         change: String,
+        /// Print what the scale would do (instances, their steps, where the hook runs) and stop
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -341,8 +344,9 @@ fn main() -> ExitCode {
             run,
             node,
             change,
+            dry_run,
             output,
-        } => runs_cmd::scale(&run, &node, &change, output.json),
+        } => runs_cmd::scale(&run, &node, &change, dry_run, output.json),
         Command::Clouds { command } => match command {
             CloudsCommand::List { output } => clouds_cmd::list(output.json),
             CloudsCommand::Add {

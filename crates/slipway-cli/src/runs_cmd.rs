@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use slipway_engine::{
-    parse_delta, resume_run, scale_run, terminate_run, ResumeError, Scale, ScaleError,
+    parse_delta, plan_scale, resume_run, scale_run, terminate_run, ResumeError, Scale, ScaleError,
     TerminateError,
 };
 use slipway_store::{rfc3339, RunSummary, Store};
@@ -372,6 +372,8 @@ pub fn terminate(run: &str, json: bool) -> i32 {
 /// clouds its instances use, its folder, and a runtime.
 struct Operation {
     summary: RunSummary,
+    /// The run as the store had it when the operation began (before its lock).
+    detail: slipway_store::RunDetail,
     ctx: slipway_engine::Context,
     run_dir: std::path::PathBuf,
     runtime: tokio::runtime::Runtime,
@@ -408,19 +410,21 @@ fn operation(run: &str, json: bool) -> Result<Operation, i32> {
         .expect("tokio runtime");
     Ok(Operation {
         summary,
+        detail,
         ctx,
         run_dir,
         runtime,
     })
 }
 
-pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
+pub fn scale(run: &str, node: &str, change: &str, dry_run: bool, json: bool) -> i32 {
     let delta = match parse_delta(change) {
         Ok(d) => d,
         Err(e) => return bad_input(json, &e),
     };
     let Operation {
         summary,
+        detail,
         ctx,
         run_dir,
         runtime,
@@ -428,6 +432,25 @@ pub fn scale(run: &str, node: &str, change: &str, json: bool) -> i32 {
         Ok(o) => o,
         Err(code) => return code,
     };
+    // The plan, from the record as it is now; the scale plans again under the run's lock.
+    let plan = match plan_scale(&detail, node, delta) {
+        Ok(p) => p,
+        Err(ScaleError::Refused(m)) => return bad_input(json, &m),
+        Err(ScaleError::Infrastructure(m)) => return infra(json, &m),
+    };
+    if json {
+        let mut event = serde_json::to_value(&plan).expect("a plan is JSON");
+        event["event"] = "scale_plan".into();
+        println!("{event}");
+    } else {
+        println!("run {}: scale `{node}` {change}:", summary.id);
+        for line in plan.describe() {
+            println!("  {line}");
+        }
+    }
+    if dry_run {
+        return exit::SUCCESS;
+    }
     let request = Scale {
         run_id: summary.id.clone(),
         node: node.to_string(),
@@ -494,6 +517,7 @@ pub fn resume(run: &str, json: bool) -> i32 {
         ctx,
         run_dir,
         runtime,
+        ..
     } = match operation(run, json) {
         Ok(o) => o,
         Err(code) => return code,

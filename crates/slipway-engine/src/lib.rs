@@ -33,7 +33,7 @@ pub use mask::Masker;
 pub use operation::OperationError;
 pub use resume::{resume_run, ResumeError};
 pub use run::{launch, Context, Drivers, Launch, Outcome};
-pub use scale::{parse_delta, scale_run, Scale, ScaleError, ScaleOutcome};
+pub use scale::{parse_delta, plan_scale, scale_run, Scale, ScaleError, ScaleOutcome, ScalePlan};
 pub use teardown::{terminate_run, TerminateError};
 
 /// Exit codes of SPEC §6.

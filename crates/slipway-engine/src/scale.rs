@@ -84,6 +84,192 @@ pub fn parse_delta(text: &str) -> Result<i64, String> {
     Ok(sign * n)
 }
 
+/// What a scale will do, worked out from the store's record before anything changes. The scale
+/// itself follows it (`scale_run` plans again under the run's lock); `slipway scale --dry-run`
+/// prints it, `slipway scale` prints it first, and the run view shows it before the user confirms.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+pub struct ScalePlan {
+    pub run_id: String,
+    pub node: String,
+    /// `+N` / `-N`.
+    pub delta: i64,
+    /// The node's cloud: where its instances are, so where new ones go.
+    pub cloud: String,
+    /// Instances the node has now (not terminated).
+    pub live: u32,
+    /// New instances, in index order (indexes are never reused within a run).
+    pub add: Vec<String>,
+    /// The steps each new instance runs, in order, as a launch runs them.
+    pub steps: Vec<StepKind>,
+    /// Instances terminated (the highest indexes), after the hook.
+    pub remove: Vec<String>,
+    /// `on_node_add` for `+N`, `on_node_remove` for `-N`.
+    pub hook: StepKind,
+    /// The instances that run the hook: the ready instances of the node and of every node that
+    /// reads one of its outputs, whose component has that recipe (not the ones removed).
+    pub hook_on: Vec<String>,
+    /// The nodes the hook concerns (the node and its readers) whose component has no such
+    /// recipe: nothing runs there.
+    pub hook_missing: Vec<String>,
+}
+
+/// Plans `node` of a run by `delta`: refused (nothing changes) when the run is not `ready`, has
+/// no such node, or would go below multiplicity 1.
+pub fn plan_scale(detail: &RunDetail, node: &str, delta: i64) -> Result<ScalePlan, ScaleError> {
+    plan_with_recipe(detail, node, delta).map(|(plan, _)| plan)
+}
+
+fn plan_with_recipe(
+    detail: &RunDetail,
+    node: &str,
+    delta: i64,
+) -> Result<(ScalePlan, Recipe), ScaleError> {
+    let run_id = &detail.run.id;
+    if delta == 0 {
+        return Err(ScaleError::Refused(
+            "a scale of 0 changes nothing: give +N or -N with N at least 1".into(),
+        ));
+    }
+    if detail.run.state != RunState::Ready {
+        return Err(ScaleError::Refused(format!(
+            "run {run_id} is {}: only a kept run in state `ready` can be scaled",
+            detail.run.display_state()
+        )));
+    }
+    let recipe = slipway_recipe::parse(&detail.recipe_text)
+        .recipe
+        .ok_or_else(|| {
+            ScaleError::Infrastructure(format!(
+                "the recipe stored with run {run_id} cannot be read"
+            ))
+        })?;
+    if !recipe.deployment.nodes.contains_key(node) {
+        let names: Vec<&str> = recipe.deployment.nodes.keys().map(String::as_str).collect();
+        return Err(ScaleError::Refused(format!(
+            "run {run_id} has no node `{node}` (nodes: {})",
+            names.join(", ")
+        )));
+    }
+    let known = known_instances(detail);
+    let of_node: Vec<&Known> = known.iter().filter(|k| k.values.node == node).collect();
+    let mut live: Vec<&Known> = of_node.iter().copied().filter(|k| !gone(k.state)).collect();
+    let count = live.len() as i64;
+    if count + delta < 1 {
+        return Err(ScaleError::Refused(format!(
+            "node `{node}` of run {run_id} has {count} instance{}: removing {} would leave it below multiplicity 1",
+            if count == 1 { "" } else { "s" },
+            -delta
+        )));
+    }
+    let cloud = live
+        .first()
+        .or(of_node.first())
+        .map(|k| k.values.cloud.clone())
+        .unwrap_or_else(|| "local".into());
+    let (mut add, mut steps, mut remove) = (Vec::new(), Vec::new(), Vec::new());
+    if delta > 0 {
+        let next = of_node.iter().map(|k| k.values.index).max().unwrap_or(0) + 1;
+        add = (next..next + delta as u32)
+            .map(|index| format!("{node}.{index}"))
+            .collect();
+        let mut opts = ValidateOptions::default();
+        opts.node_clouds.insert(node.to_string(), cloud.clone());
+        let plan = Plan::build(&recipe, &opts).map_err(|e| ScaleError::Refused(e.to_string()))?;
+        steps = plan.instances[plan.by_node[node][0]]
+            .steps
+            .iter()
+            .map(|&sid| crate::run::store_kind(plan.steps[sid].kind))
+            .collect();
+    } else {
+        live.sort_by_key(|k| std::cmp::Reverse(k.values.index));
+        remove = live
+            .iter()
+            .take((-delta) as usize)
+            .map(|k| k.values.name())
+            .collect();
+    }
+    let hook = if delta > 0 {
+        StepKind::OnNodeAdd
+    } else {
+        StepKind::OnNodeRemove
+    };
+    let nodes = hook_nodes(&recipe, node);
+    let has_hook = |n: &str| {
+        let c = &recipe.components[&recipe.deployment.nodes[n].component];
+        match hook {
+            StepKind::OnNodeAdd => c.recipes.on_node_add.is_some(),
+            _ => c.recipes.on_node_remove.is_some(),
+        }
+    };
+    let hook_on = known
+        .iter()
+        .filter(|k| {
+            nodes.contains(&k.values.node)
+                && k.state == InstanceState::Ready
+                && k.provisioned.is_some()
+                && !remove.contains(&k.values.name())
+                && has_hook(&k.values.node)
+        })
+        .map(|k| k.values.name())
+        .collect();
+    let hook_missing = nodes.iter().filter(|n| !has_hook(n)).cloned().collect();
+    let plan = ScalePlan {
+        run_id: run_id.clone(),
+        node: node.to_string(),
+        delta,
+        cloud,
+        live: count as u32,
+        add,
+        steps,
+        remove,
+        hook,
+        hook_on,
+        hook_missing,
+    };
+    Ok((plan, recipe))
+}
+
+impl ScalePlan {
+    /// The plan as lines a person reads before (or instead of) the scale.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let hook = self.hook.as_str();
+        if self.delta > 0 {
+            let steps: Vec<&str> = self.steps.iter().map(|k| k.as_str()).collect();
+            lines.push(format!(
+                "add {} on cloud `{}`: {} ({} → {} instances)",
+                self.add.join(", "),
+                self.cloud,
+                steps.join(" → "),
+                self.live,
+                self.live + self.add.len() as u32
+            ));
+        }
+        if self.hook_on.is_empty() {
+            lines.push(format!(
+                "{} {hook} runs nowhere: no component of {} has that recipe",
+                if self.delta > 0 { "then" } else { "first," },
+                self.hook_missing.join(", ")
+            ));
+        } else {
+            lines.push(format!(
+                "{} {hook} on {}",
+                if self.delta > 0 { "then" } else { "first," },
+                self.hook_on.join(", ")
+            ));
+        }
+        if self.delta < 0 {
+            lines.push(format!(
+                "then terminate {} ({} → {} instances)",
+                self.remove.join(", "),
+                self.live,
+                self.live - self.remove.len() as u32
+            ));
+        }
+        lines
+    }
+}
+
 /// Scales `s.node` of a kept run by `s.delta`, holding the run's lock meanwhile.
 pub async fn scale_run(
     ctx: &Context,
@@ -134,45 +320,8 @@ async fn scale_locked(
         .with_store(|st| st.run(&s.run_id))
         .map_err(infra)?
         .ok_or_else(|| ScaleError::Refused(format!("there is no run `{}`", s.run_id)))?;
-    if detail.run.state != RunState::Ready {
-        return Err(ScaleError::Refused(format!(
-            "run {} is {}: only a kept run in state `ready` can be scaled",
-            s.run_id,
-            detail.run.display_state()
-        )));
-    }
-    let recipe = slipway_recipe::parse(&detail.recipe_text)
-        .recipe
-        .ok_or_else(|| {
-            ScaleError::Infrastructure(format!(
-                "the recipe stored with run {} cannot be read",
-                s.run_id
-            ))
-        })?;
-    if !recipe.deployment.nodes.contains_key(&s.node) {
-        let names: Vec<&str> = recipe.deployment.nodes.keys().map(String::as_str).collect();
-        return Err(ScaleError::Refused(format!(
-            "run {} has no node `{}` (nodes: {})",
-            s.run_id,
-            s.node,
-            names.join(", ")
-        )));
-    }
+    let (plan, recipe) = plan_with_recipe(&detail, &s.node, s.delta)?;
     let known = known_instances(&detail);
-    let live: Vec<&Known> = known
-        .iter()
-        .filter(|k| k.values.node == s.node && !gone(k.state))
-        .collect();
-    let count = live.len() as i64;
-    if count + s.delta < 1 {
-        return Err(ScaleError::Refused(format!(
-            "node `{}` of run {} has {count} instance{}: removing {} would leave it below multiplicity 1",
-            s.node,
-            s.run_id,
-            if count == 1 { "" } else { "s" },
-            -s.delta
-        )));
-    }
     let kept = recall_secrets(ctx, &s.run_id, &recipe)?;
     let mut sets: Vec<SetValue> = ctx
         .with_store(|st| st.launch_sets(&s.run_id))
@@ -205,10 +354,13 @@ async fn scale_locked(
         cancel,
     });
     env.system_log(None, None, format!("{operation}: started"));
+    for line in plan.describe() {
+        env.system_log(None, None, format!("{operation}: plan: {line}"));
+    }
     let outcome = if s.delta > 0 {
-        scale_up(&env, s, &known, s.delta as u32).await
+        scale_up(&env, s, &known, &plan).await
     } else {
-        scale_down(&env, s, &known, (-s.delta) as u32).await
+        scale_down(&env, s, &known, &plan).await
     };
     let summary = match &outcome.error {
         None => format!(
@@ -317,7 +469,7 @@ fn hook_nodes(recipe: &Recipe, node: &str) -> BTreeSet<String> {
     out
 }
 
-async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOutcome {
+async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], plan: &ScalePlan) -> ScaleOutcome {
     let mut outcome = ScaleOutcome {
         exit_code: exit::SUCCESS,
         added: Vec::new(),
@@ -325,16 +477,12 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
         failed: Vec::new(),
         error: None,
     };
-    let of_node: Vec<&Known> = known.iter().filter(|k| k.values.node == s.node).collect();
-    // Indexes are never reused within a run: a name always means one machine in the log.
-    let next = of_node.iter().map(|k| k.values.index).max().unwrap_or(0) + 1;
-    let cloud = of_node
+    let cloud = plan.cloud.clone();
+    let new: Vec<InstanceValues> = plan
+        .add
         .iter()
-        .find(|k| !gone(k.state))
-        .or(of_node.first())
-        .map(|k| k.values.cloud.clone())
-        .unwrap_or_else(|| "local".into());
-    let new: Vec<InstanceValues> = (next..next + n)
+        .filter_map(|name| name.rsplit_once('.'))
+        .filter_map(|(_, index)| index.parse().ok())
         .map(|index| InstanceValues {
             node: s.node.clone(),
             index,
@@ -343,21 +491,15 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
         })
         .collect();
     let names: Vec<String> = new.iter().map(InstanceValues::name).collect();
-    // The steps of the node, as a launch plans them.
-    let mut opts = ValidateOptions::default();
-    opts.node_clouds.insert(s.node.clone(), cloud.clone());
-    let kinds: Vec<slipway_plan::StepKind> = match Plan::build(&env.recipe, &opts) {
-        Ok(plan) => plan.instances[plan.by_node[&s.node][0]]
-            .steps
-            .iter()
-            .map(|&sid| plan.steps[sid].kind)
-            .collect(),
-        Err(e) => {
-            outcome.exit_code = exit::BAD_INPUT;
-            outcome.error = Some(e.to_string());
-            return outcome;
-        }
-    };
+    let kinds: Vec<slipway_plan::StepKind> = plan
+        .steps
+        .iter()
+        .filter_map(|k| {
+            slipway_plan::StepKind::ALL
+                .into_iter()
+                .find(|p| p.as_str() == k.as_str())
+        })
+        .collect();
     let Some(driver) = env.ctx.drivers.get(&cloud).cloned() else {
         outcome.exit_code = exit::INFRASTRUCTURE;
         outcome.error = Some(format!("cloud `{cloud}` is not configured on this machine"));
@@ -380,11 +522,7 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
         .collect();
     let steps: Vec<(String, StepKind)> = names
         .iter()
-        .flat_map(|name| {
-            kinds
-                .iter()
-                .map(move |k| (name.clone(), crate::run::store_kind(*k)))
-        })
+        .flat_map(|name| plan.steps.iter().map(move |k| (name.clone(), *k)))
         .collect();
     let recorded = env.record(|st| {
         st.add_instances(&env.run_id, &new_rows, at)?;
@@ -511,13 +649,7 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
     // `on_node_add` on the instances that were there, with the new set wired in.
     let mut after = ready.clone();
     after.extend(added_values);
-    let targets: Vec<&Known> = {
-        let nodes = hook_nodes(&env.recipe, &s.node);
-        known
-            .iter()
-            .filter(|k| nodes.contains(&k.values.node) && k.state == InstanceState::Ready)
-            .collect()
-    };
+    let targets = targets_of(known, plan);
     let extra = vec![
         ("SLIPWAY_SCALED_NODE".to_string(), s.node.clone()),
         ("SLIPWAY_ADDED".to_string(), outcome.added.join(",")),
@@ -534,7 +666,7 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
     outcome
 }
 
-async fn scale_down(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOutcome {
+async fn scale_down(env: &Arc<Env>, s: &Scale, known: &[Known], plan: &ScalePlan) -> ScaleOutcome {
     let mut outcome = ScaleOutcome {
         exit_code: exit::SUCCESS,
         added: Vec::new(),
@@ -542,13 +674,11 @@ async fn scale_down(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> Scale
         failed: Vec::new(),
         error: None,
     };
-    let mut live: Vec<&Known> = known
+    let victim_names = plan.remove.clone();
+    let victims: Vec<&Known> = victim_names
         .iter()
-        .filter(|k| k.values.node == s.node && !gone(k.state))
+        .filter_map(|name| known.iter().find(|k| k.values.name() == *name))
         .collect();
-    live.sort_by_key(|k| std::cmp::Reverse(k.values.index));
-    let victims: Vec<&Known> = live.into_iter().take(n as usize).collect();
-    let victim_names: Vec<String> = victims.iter().map(|k| k.values.name()).collect();
     env.system_log(None, None, format!("removing {}", victim_names.join(", ")));
     // The hooks see the set as it will be.
     let after: Vec<InstanceValues> = known
@@ -556,17 +686,7 @@ async fn scale_down(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> Scale
         .filter(|k| k.state == InstanceState::Ready && !victim_names.contains(&k.values.name()))
         .map(|k| k.values.clone())
         .collect();
-    let targets: Vec<&Known> = {
-        let nodes = hook_nodes(&env.recipe, &s.node);
-        known
-            .iter()
-            .filter(|k| {
-                nodes.contains(&k.values.node)
-                    && k.state == InstanceState::Ready
-                    && !victim_names.contains(&k.values.name())
-            })
-            .collect()
-    };
+    let targets = targets_of(known, plan);
     let extra = vec![
         ("SLIPWAY_SCALED_NODE".to_string(), s.node.clone()),
         ("SLIPWAY_REMOVED".to_string(), victim_names.join(",")),
@@ -620,6 +740,14 @@ async fn scale_down(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> Scale
         }
     }
     outcome
+}
+
+/// The instances the plan runs its hook on.
+fn targets_of<'a>(known: &'a [Known], plan: &ScalePlan) -> Vec<&'a Known> {
+    known
+        .iter()
+        .filter(|k| plan.hook_on.contains(&k.values.name()))
+        .collect()
 }
 
 /// Runs `kind` (`on_node_add` / `on_node_remove`) on every target whose component has it, all at

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use slipway_engine::fake::{FakeDriver, StartedStep};
 use slipway_engine::{
-    launch, resume_run, scale_run, Context, Drivers, Launch, NoHooks, Scale, SecretKeeper,
-    SystemClock,
+    launch, plan_scale, resume_run, scale_run, Context, Drivers, Launch, NoHooks, Scale,
+    SecretKeeper, SystemClock,
 };
 use slipway_recipe::{check, KeepRunning, SetValue, ValidateOptions};
 use slipway_store::{InstanceState, RunState, StepKind, StepState, Store};
@@ -414,4 +414,92 @@ async fn a_kept_run_being_terminated_by_another_process_is_not_interrupted() {
         [false],
         "the terminating process owns the run"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_of_a_scale_names_what_the_scale_then_does() {
+    let e = env();
+    launch_kept(&e).await;
+    let detail = || e.ctx.store.lock().unwrap().run("r1").unwrap().unwrap();
+
+    let up = plan_scale(&detail(), "web", 2).unwrap();
+    assert_eq!(up.cloud, "local");
+    assert_eq!(up.live, 2);
+    assert_eq!(up.add, ["web.3", "web.4"]);
+    assert_eq!(up.steps, [StepKind::Provision, StepKind::Deployment]);
+    assert_eq!(up.hook, StepKind::OnNodeAdd);
+    assert_eq!(
+        up.hook_on,
+        ["lb.1"],
+        "web has no on_node_add; db reads nothing"
+    );
+    assert_eq!(up.hook_missing, ["web"]);
+    let lines = up.describe().join("\n");
+    assert!(
+        lines.contains(
+            "add web.3, web.4 on cloud `local`: provision → deployment (2 → 4 instances)"
+        ) && lines.contains("then on_node_add on lb.1"),
+        "{lines}"
+    );
+    // Planning changed nothing.
+    assert_eq!(detail().instances.len(), 4);
+
+    let done = scale_run(
+        &e.ctx,
+        Scale {
+            run_id: "r1".into(),
+            node: "web".into(),
+            delta: 2,
+            run_dir: e.run_dir.clone(),
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.added, up.add);
+    let log = e
+        .ctx
+        .store
+        .lock()
+        .unwrap()
+        .logs("r1", None, 0, 1000)
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|l| l.line.contains("plan: then on_node_add on lb.1")),
+        "the plan is in the run's log"
+    );
+    let ran: Vec<String> = {
+        let started = e.fake.started.lock().unwrap();
+        started
+            .iter()
+            .filter(|(_, s, _)| s == "on_node_add")
+            .map(|(i, _, _)| i.clone())
+            .collect()
+    };
+    assert_eq!(ran, up.hook_on);
+
+    let down = plan_scale(&detail(), "web", -3).unwrap();
+    assert_eq!(
+        down.remove,
+        ["web.4", "web.3", "web.2"],
+        "highest indexes first"
+    );
+    assert_eq!(down.hook, StepKind::OnNodeRemove);
+    assert_eq!(down.hook_on, ["lb.1"]);
+    assert!(down.add.is_empty() && down.steps.is_empty());
+    assert!(
+        down.describe()
+            .join("\n")
+            .contains("then terminate web.4, web.3, web.2 (4 → 1 instances)"),
+        "{:?}",
+        down.describe()
+    );
+    let below = plan_scale(&detail(), "web", -4).unwrap_err();
+    assert!(
+        below.to_string().contains("below multiplicity 1"),
+        "{below}"
+    );
+    let unknown = plan_scale(&detail(), "cache", 1).unwrap_err();
+    assert!(unknown.to_string().contains("no node `cache`"), "{unknown}");
 }

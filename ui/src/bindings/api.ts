@@ -2,7 +2,7 @@
 // edit: run `UPDATE_EXPECT=1 cargo test -p slipway-api --test generated` instead.
 
 import type { Component, DiagnosticView, Image, KeepRunning, Recipe } from "./recipe";
-import type { DeploymentBody, DiffTag, LogLine, ModuleKind, RunDetail, RunSummary } from "./store";
+import type { DeploymentBody, DiffTag, LogLine, ModuleKind, RunDetail, RunSummary, StepKind } from "./store";
 import type { CloudTest, CloudView, KindInfo } from "./clouds";
 
 export type CommandError = { 
@@ -105,6 +105,46 @@ deployment_version: number | null, };
 
 export type RunUpdate = { "type": "detail", detail: RunDetail, } | { "type": "logs", lines: Array<LogLine>, } | { "type": "end" };
 
+export type ScalePlan = { run_id: string, node: string, 
+/**
+ * `+N` / `-N`.
+ */
+delta: number, 
+/**
+ * The node's cloud: where its instances are, so where new ones go.
+ */
+cloud: string, 
+/**
+ * Instances the node has now (not terminated).
+ */
+live: number, 
+/**
+ * New instances, in index order (indexes are never reused within a run).
+ */
+add: Array<string>, 
+/**
+ * The steps each new instance runs, in order, as a launch runs them.
+ */
+steps: Array<StepKind>, 
+/**
+ * Instances terminated (the highest indexes), after the hook.
+ */
+remove: Array<string>, 
+/**
+ * `on_node_add` for `+N`, `on_node_remove` for `-N`.
+ */
+hook: StepKind, 
+/**
+ * The instances that run the hook: the ready instances of the node and of every node that
+ * reads one of its outputs, whose component has that recipe (not the ones removed).
+ */
+hook_on: Array<string>, 
+/**
+ * The nodes the hook concerns (the node and its readers) whose component has no such
+ * recipe: nothing runs there.
+ */
+hook_missing: Array<string>, };
+
 export type LibraryListArgs = { kind?: ModuleKind, query?: string, };
 
 export type LibraryGetArgs = { kind: ModuleKind, name: string, version?: number, };
@@ -154,6 +194,8 @@ export type RunRecipeArgs = { id: string, };
 export type RunLogsArgs = { id: string, instance?: string, after?: number, limit?: number, };
 
 export type RunTerminateArgs = { id: string, };
+
+export type RunScalePlanArgs = { id: string, node: string, change: string, };
 
 export type RunScaleArgs = { id: string, node: string, change: string, };
 
@@ -278,6 +320,12 @@ export type Commands = {
    * Starts `slipway terminate RUN` in the background.
    */
   run_terminate: { args: RunTerminateArgs, result: null },
+  /**
+   * What `slipway scale RUN NODE CHANGE` would do (`slipway scale --dry-run`): the
+   * instances added or removed, their steps, where the hook runs. Refused as the
+   * scale itself would be.
+   */
+  run_scale_plan: { args: RunScalePlanArgs, result: ScalePlan },
   /**
    * Starts `slipway scale RUN NODE CHANGE` (`+N` / `-N`) in the background, on a
    * kept (`ready`) run.

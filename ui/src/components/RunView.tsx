@@ -8,8 +8,8 @@
 
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Background, BackgroundVariant, Controls, Handle, Position, ReactFlow, ReactFlowProvider, type NodeProps, type Node as FlowNode } from "@xyflow/react";
-import { reportOpen, runFollow, runRecipe, runResume, runScale, runTerminate, toCommandError } from "../api";
-import type { Instance, LogLine, RunDetail, Step } from "../api-types";
+import { reportOpen, runFollow, runRecipe, runResume, runScale, runScalePlan, runTerminate, toCommandError } from "../api";
+import type { Instance, LogLine, RunDetail, ScalePlan, Step } from "../api-types";
 import type { Recipe } from "../bindings/recipe";
 import { handleName, inHandle, outHandle, recipeToFlow } from "../model/mapping";
 import {
@@ -18,6 +18,7 @@ import {
   formatDuration,
   isFinal,
   LogBuffer,
+  describeScale,
   nodeStatus,
   runElapsed,
   timeline,
@@ -253,6 +254,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
             <>
               {detail.run.state === "ready" ? (
                 <ScaleBar
+                  runId={props.runId}
                   node={selected}
                   live={detail.instances.filter((i) => i.node === selected && i.state !== "terminated" && i.state !== "terminating").length}
                   onScale={(change) => void scale(selected, change)}
@@ -479,32 +481,94 @@ function Timeline(props: { detail: RunDetail; now: number }) {
   );
 }
 
-/** + / − for the selected node of a kept run: `slipway scale RUN NODE +1|-1` in the background. */
-function ScaleBar(props: { node: string; live: number; onScale: (change: string) => void }) {
+/** + / − for the selected node of a kept run: shows the scale's plan (`slipway scale --dry-run`),
+ * and on confirm starts `slipway scale RUN NODE +N|-N` in the background. */
+function ScaleBar(props: { runId: string; node: string; live: number; onScale: (change: string) => void }) {
+  const [count, setCount] = useState(1);
+  const [pending, setPending] = useState<{ change: string; plan: ScalePlan } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  // A plan is for one node and one set of instances: drop it when either changes.
+  useEffect(() => {
+    setPending(null);
+    setProblem(null);
+  }, [props.node, props.live]);
+  const ask = async (sign: "+" | "-") => {
+    const change = `${sign}${count}`;
+    try {
+      setProblem(null);
+      setPending({ change, plan: await runScalePlan({ id: props.runId, node: props.node, change }) });
+    } catch (e) {
+      setPending(null);
+      setProblem(toCommandError(e).message);
+    }
+  };
   return (
-    <div className="sw-run__scale" data-testid="scale-bar">
-      <span className="sw-muted">
-        {props.node}: {props.live} instance{props.live === 1 ? "" : "s"}
-      </span>
-      <button
-        className="sw-btn"
-        onClick={() => props.onScale("-1")}
-        disabled={props.live <= 1}
-        title="Remove the highest instance (on_node_remove runs first)"
-        aria-label={`Remove an instance of ${props.node}`}
-        data-testid="scale-down"
-      >
-        −
-      </button>
-      <button
-        className="sw-btn"
-        onClick={() => props.onScale("+1")}
-        title="Add an instance (on_node_add runs on the others)"
-        aria-label={`Add an instance of ${props.node}`}
-        data-testid="scale-up"
-      >
-        +
-      </button>
+    <div className="sw-run__scalebox">
+      <div className="sw-run__scale" data-testid="scale-bar">
+        <span className="sw-muted">
+          {props.node}: {props.live} instance{props.live === 1 ? "" : "s"}
+        </span>
+        <button
+          className="sw-btn"
+          onClick={() => void ask("-")}
+          disabled={props.live - count < 1}
+          title="Remove the highest instances (on_node_remove runs first)"
+          aria-label={`Remove instances of ${props.node}`}
+          data-testid="scale-down"
+        >
+          −
+        </button>
+        <input
+          className="sw-input sw-run__scale-count"
+          type="number"
+          min={1}
+          value={count}
+          onChange={(e) => setCount(Math.max(1, Math.floor(Number(e.target.value)) || 1))}
+          aria-label="How many instances to add or remove"
+          data-testid="scale-count"
+        />
+        <button
+          className="sw-btn"
+          onClick={() => void ask("+")}
+          title="Add instances (on_node_add runs on the others)"
+          aria-label={`Add instances of ${props.node}`}
+          data-testid="scale-up"
+        >
+          +
+        </button>
+      </div>
+      {problem ? (
+        <p className="sw-run__scale-problem" role="alert" data-testid="scale-problem">
+          {problem}
+        </p>
+      ) : null}
+      {pending ? (
+        <div className="sw-run__scaleplan" role="dialog" aria-label={`Scale ${props.node} ${pending.change}`} data-testid="scale-plan">
+          <strong>
+            Scale {props.node} {pending.change}
+          </strong>
+          <ul>
+            {describeScale(pending.plan).map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+          <div className="sw-run__scaleplan-actions">
+            <button className="sw-btn" onClick={() => setPending(null)} data-testid="scale-cancel">
+              Cancel
+            </button>
+            <button
+              className="sw-btn sw-btn--primary"
+              onClick={() => {
+                props.onScale(pending.change);
+                setPending(null);
+              }}
+              data-testid="scale-confirm"
+            >
+              Scale
+            </button>
+          </div>
+        </div>
+      ) : null}
     </div>
   );
 }

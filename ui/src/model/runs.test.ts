@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Instance, Param, RunDetail, RunSummary, Step } from "../api-types";
-import { LogBuffer, nodeStatus, timeline, visibleRange, wireFlowed } from "./runs";
+import { LogBuffer, describeScale, nodeStatus, timeline, visibleRange, wireFlowed } from "./runs";
 
 const inst = (name: string, state: Instance["state"]): Instance => {
   const [node, index] = name.split(".") as [string, string];
@@ -63,5 +63,30 @@ describe("the log buffer", () => {
   it("draws only a window of rows", () => {
     expect(visibleRange(0, 180, 18, 10_000, 5)).toEqual([0, 15]);
     expect(visibleRange(18_000, 180, 18, 10_000, 5)).toEqual([995, 1015]);
+  });
+});
+
+describe("scale plan", () => {
+  const base = { run_id: "r", node: "web", cloud: "local", live: 2, hook_missing: ["web"] };
+  it("says what is added, where the hook runs and the count after", () => {
+    const lines = describeScale({
+      ...base, delta: 2, add: ["web.3", "web.4"], steps: ["provision", "deployment"], remove: [],
+      hook: "on_node_add", hook_on: ["lb.1"],
+    });
+    expect(lines).toEqual([
+      "Add web.3, web.4 on local: provision → deployment",
+      "Then on_node_add on lb.1",
+      "web: 2 instances → 4 instances",
+    ]);
+  });
+  it("runs the hook first when removing, and says when no component has it", () => {
+    const lines = describeScale({
+      ...base, delta: -1, add: [], steps: [], remove: ["web.2"], hook: "on_node_remove", hook_on: [],
+    });
+    expect(lines).toEqual([
+      "First on_node_remove runs nowhere: no component of web has that recipe",
+      "Then terminate web.2",
+      "web: 2 instances → 1 instance",
+    ]);
   });
 });

@@ -2,7 +2,7 @@
 // Owns: node tones and counters, wires that have flowed, the timeline's bars, durations, the log
 // buffer (bounded, filtered without copying the whole list on every line). Never: I/O, React.
 
-import type { Instance, InstanceState, LogLine, RunDetail, RunSummary, Step } from "../api-types";
+import type { Instance, InstanceState, LogLine, RunDetail, RunSummary, ScalePlan, Step } from "../api-types";
 
 export type Tone = "pending" | "active" | "ready" | "failed" | "terminated";
 
@@ -179,4 +179,24 @@ export function visibleRange(scrollTop: number, viewport: number, rowHeight: num
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(count, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   return [first, last];
+}
+
+/** A scale's plan as the lines the run view shows before the user confirms it (the CLI's
+ * `slipway scale --dry-run` says the same). */
+export function describeScale(plan: ScalePlan): string[] {
+  const lines: string[] = [];
+  const plural = (n: number) => `${n} instance${n === 1 ? "" : "s"}`;
+  const hook = plan.hook_on.length
+    ? `${plan.hook} on ${plan.hook_on.join(", ")}`
+    : `${plan.hook} runs nowhere: no component of ${plan.hook_missing.join(", ")} has that recipe`;
+  if (plan.delta > 0) {
+    lines.push(`Add ${plan.add.join(", ")} on ${plan.cloud}: ${plan.steps.join(" → ")}`);
+    lines.push(`Then ${hook}`);
+    lines.push(`${plan.node}: ${plural(plan.live)} → ${plural(plan.live + plan.add.length)}`);
+  } else {
+    lines.push(`First ${hook}`);
+    lines.push(`Then terminate ${plan.remove.join(", ")}`);
+    lines.push(`${plan.node}: ${plural(plan.live)} → ${plural(plan.live - plan.remove.length)}`);
+  }
+  return lines;
 }

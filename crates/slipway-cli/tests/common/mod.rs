@@ -1,5 +1,7 @@
 //! Helpers shared by the CLI tests: run the real `slipway` binary against a data directory.
 
+pub mod balancer;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
