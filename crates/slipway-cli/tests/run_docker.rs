@@ -394,3 +394,30 @@ fn clouds_sweep_lists_then_removes_what_unknown_runs_left_and_spares_kept_runs()
     assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
     assert_eq!(labelled(&kept), Vec::<String>::new());
 }
+
+#[test]
+fn the_balancer_follows_scale_up_and_down_in_containers() {
+    let _engine = shared();
+    let Some(image) = docker_image() else { return };
+    let home = home_with_cloud();
+    let h = home.path();
+    let body = std::fs::read_to_string(repo("assets/examples/web-with-lb.slipway.yaml")).unwrap();
+    let file = write(h, "web-with-lb.slipway.yaml", &body, &image);
+    // The balancer's URL is its container's address on the run's network, which this machine
+    // reaches through the engine's bridge.
+    let id = common::balancer::scale_the_balancer(h, &file, &["--cloud", "d"], false);
+    // The removed instances' containers are gone; web.1, lb.1 and the run's network remain.
+    let containers = |filter: &str| {
+        let out = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=slipway.run={id}")])
+            .args(["--filter", filter])
+            .output()
+            .unwrap();
+        text(&out.stdout).lines().count()
+    };
+    assert_eq!(containers("label=slipway.node=web"), 1);
+    assert_eq!(containers("label=slipway.node=lb"), 1);
+    let t = slipway(h, &["terminate", &id]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
+    assert_eq!(labelled(&id), Vec::<String>::new());
+}

@@ -576,3 +576,21 @@ fn a_host_that_dies_mid_run_fails_its_instance_and_the_others_are_torn_down() {
     assert!(!Path::new(&format!("/root/.slipway/runs/{run_id}")).exists());
     assert!(leases(lab.home.path(), &run_id).is_empty());
 }
+
+#[test]
+fn the_balancer_follows_scale_up_and_down_on_ssh_hosts() {
+    // Two web servers and the balancer, then two more web servers: five hosts.
+    let lab = Lab::new(5);
+    lab.add_cloud();
+    let h = lab.home.path();
+    let file = repo("assets/examples/web-with-lb.slipway.yaml");
+    let id = common::balancer::scale_the_balancer(h, &file, &["--cloud", "lab"], true);
+    // The removed instances gave their hosts back; web.1 and lb.1 keep theirs.
+    let mut held: Vec<String> = leases(h, &id).into_iter().map(|l| l.instance).collect();
+    held.sort();
+    assert_eq!(held, ["lb.1", "web.1"]);
+    let t = lab.slipway(&["terminate", &id]);
+    assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
+    assert!(leases(h, &id).is_empty());
+    assert!(common::balancer::processes_of(&id, None).is_empty());
+}
