@@ -10,7 +10,8 @@
 #   dbus gnome-keyring         (a Secret Service for the Clouds page's secrets)
 # plus Node.js >= 20 with npm, and Rust (cargo).
 #
-# Options: UPDATE_EXPECT=1 also refreshes assets/screenshots/desktop.png.
+# Options: UPDATE_EXPECT=1 also refreshes assets/screenshots/desktop.png; arguments are passed to
+# the test binary (a test name filters: `bash scripts/e2e.sh scaled`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -21,7 +22,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # with an unlocked gnome-keyring (scripts/test-all.sh has started one already).
 if [ -z "${SLIPWAY_IN_KEYRING_SESSION:-}" ]; then
   export SLIPWAY_IN_KEYRING_SESSION=1
-  exec dbus-run-session -- sh -c 'echo slipway-test | XDG_DATA_HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0"' "$PWD/scripts/e2e.sh"
+  exec dbus-run-session -- sh -c 'echo slipway-test | XDG_DATA_HOME="$(mktemp -d)" gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec bash "$0" "$@"' "$PWD/scripts/e2e.sh" "$@"
 fi
 export SLIPWAY_REQUIRE_KEYCHAIN=1
 

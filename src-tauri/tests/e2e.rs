@@ -1145,6 +1145,71 @@ async fn a_run_started_by_the_cli_appears_live_in_the_history_and_the_run_view()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_run_is_scaled_from_the_run_view_after_its_plan_is_shown() {
+    if !enabled() {
+        return;
+    }
+    let app = start_for_runs(&[]).await;
+    let file = app.file("web-with-lb.slipway.yaml");
+    std::fs::write(&file, example("web-with-lb.slipway.yaml")).unwrap();
+    let out = app.slipway(&[
+        "run",
+        file.to_str().unwrap(),
+        "--keep",
+        "always",
+        "--detach",
+        "--json",
+    ]);
+    let event: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let id = event["run_id"].as_str().unwrap().to_string();
+    app.click(&tid("btn-runs")).await;
+    app.wait_text(&tid(&format!("run-row-state-{id}")), "ready")
+        .await;
+    app.click(&tid(&format!("run-open-{id}"))).await;
+    app.wait_text(&tid("run-state"), "ready").await;
+    app.wait_text(&tid("run-node-counter-web"), "2/2 ready")
+        .await;
+
+    // + shows the plan first; Cancel changes nothing.
+    app.click_run_node("web").await;
+    app.click(&tid("scale-up")).await;
+    let plan = app
+        .wait_text(&tid("scale-plan"), "Then on_node_add on lb.1")
+        .await;
+    assert!(plan.contains("Add web.3 on local"), "{plan}");
+    app.click(&tid("scale-cancel")).await;
+    app.wait_gone(&tid("scale-plan")).await;
+    assert_eq!(app.text(&tid("run-node-counter-web")).await, "2/2 ready");
+
+    // Scale confirms the plan: web.3 comes up and the balancer's hook runs.
+    app.click(&tid("scale-up")).await;
+    app.wait_text(&tid("scale-plan"), "web: 2 instances → 3 instances")
+        .await;
+    app.save_screenshot("scale-plan").await;
+    app.click(&tid("scale-confirm")).await;
+    app.wait_text(&tid("run-node-counter-web"), "3/3 ready")
+        .await;
+    app.wait_text(&tid("instance-state-web.3"), "ready").await;
+    let deadline = Instant::now() + WAIT;
+    let mut log = app.slipway(&["logs", &id, "lb.1"]);
+    while !log.contains("web.3 joined web") {
+        assert!(Instant::now() < deadline, "no on_node_add on lb.1: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        log = app.slipway(&["logs", &id, "lb.1"]);
+    }
+
+    // − removes the highest index, after its plan.
+    app.click(&tid("scale-down")).await;
+    app.wait_text(&tid("scale-plan"), "Then terminate web.3")
+        .await;
+    app.click(&tid("scale-confirm")).await;
+    app.wait_text(&tid("run-node-counter-web"), "2/2 ready")
+        .await;
+    app.terminate_all();
+    app.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quitting_the_app_during_a_run_leaves_the_run_going() {
     if !enabled() {
         return;

@@ -422,7 +422,7 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
           Copy
         </button>
         <span className="sw-muted" data-testid="log-count">
-          {lines.length} lines
+          {lines.length} line{lines.length === 1 ? "" : "s"}
         </span>
       </div>
       <div
