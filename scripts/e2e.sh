@@ -8,6 +8,8 @@
 #   webkit2gtk-driver          (WebKitWebDriver, which tauri-driver drives)
 #   xvfb xauth                 (xvfb-run: an X display without a screen)
 #   dbus gnome-keyring         (a Secret Service for the Clouds page's secrets)
+#   at-spi2-core python3-gi gir1.2-atspi-2.0 python3-xlib
+#                              (tests/support/desktop.py: the window's close button, native dialogs)
 # plus Node.js >= 20 with npm, and Rust (cargo).
 #
 # Options: UPDATE_EXPECT=1 also refreshes assets/screenshots/desktop.png; arguments are passed to

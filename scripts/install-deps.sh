@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential pkg-config curl ca-certificates git python3
   libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver
+  at-spi2-core python3-gi gir1.2-atspi-2.0 python3-xlib
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
   openssh-server openssh-client
   docker.io debootstrap podman catatonit socat

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use slipway_api::Context;
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+use tauri_plugin_dialog::{
+    DialogExt, MessageDialogButtons, MessageDialogKind, MessageDialogResult,
+};
 
 /// One `#[tauri::command]` per declared command, forwarding to `slipway_api::<name>`, and
 /// `invoke_handler()` listing them all.
@@ -213,26 +215,40 @@ fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
     window
         .dialog()
         .message(message)
-        .title("Runs are still going")
+        .title(CLOSE_QUESTION)
         .kind(MessageDialogKind::Warning)
-        .buttons(MessageDialogButtons::OkCancelCustom(
-            "Keep running".into(),
-            "Terminate".into(),
+        .buttons(MessageDialogButtons::YesNoCancelCustom(
+            KEEP_RUNNING.into(),
+            TERMINATE.into(),
+            "Cancel".into(),
         ))
-        .show(move |keep| {
-            if !keep {
-                let ctx = window.state::<Arc<Context>>();
-                for id in going {
-                    let args = slipway_api::args::RunTerminateArgs { id };
-                    if let Err(e) = slipway_api::run_terminate(&ctx, args) {
-                        eprintln!("cannot terminate: {}", e.message);
+        .show_with_result(move |answer| {
+            let MessageDialogResult::Custom(label) = answer else {
+                return; // closed without an answer: the window stays
+            };
+            match label.as_str() {
+                KEEP_RUNNING => {}
+                TERMINATE => {
+                    let ctx = window.state::<Arc<Context>>();
+                    for id in going {
+                        let args = slipway_api::args::RunTerminateArgs { id };
+                        if let Err(e) = slipway_api::run_terminate(&ctx, args) {
+                            eprintln!("cannot terminate: {}", e.message);
+                        }
                     }
                 }
+                _ => return, // Cancel: the window stays
             }
             CLOSE_ANSWERED.store(true, Ordering::SeqCst);
             let _ = window.close();
         });
 }
+
+/// The question on closing the window while runs launched from it are going, and its answers
+/// (besides Cancel, which keeps the window open). The end-to-end tests click them by name.
+const CLOSE_QUESTION: &str = "Runs are still going";
+const KEEP_RUNNING: &str = "Keep running";
+const TERMINATE: &str = "Terminate";
 
 /// The recipe file named on the command line, made absolute (the UI reads it later, and the
 /// working directory is the shell's); or what to print instead of starting, and the exit code.

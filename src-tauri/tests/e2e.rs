@@ -1209,14 +1209,28 @@ async fn a_kept_run_is_scaled_from_the_run_view_after_its_plan_is_shown() {
     app.end().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quitting_the_app_during_a_run_leaves_the_run_going() {
-    if !enabled() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("slow.slipway.yaml");
-    let marker = dir.path().join("go-on");
+/// Does to the app's native windows what a person does (`tests/support/desktop.py`): `close`
+/// (the window manager's close button), `answer TITLE BUTTON` (a native dialog), `gone`.
+fn desktop(args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/desktop.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "desktop.py {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A hello deployment whose step waits for the file `marker`: a run that is going until the
+/// test lets it finish.
+fn slow_hello(dir: &Path, marker: &Path) -> PathBuf {
+    let file = dir.join("slow.slipway.yaml");
     let text = example("hello.slipway.yaml")
         .replace("name: hello", "name: slow")
         .replace(
@@ -1227,32 +1241,75 @@ async fn quitting_the_app_during_a_run_leaves_the_run_going() {
             ),
         );
     std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// `slipway runs --json` on the data directory `home`, as one value per run.
+fn runs_in(home: &Path) -> Vec<Value> {
+    let out = Command::new(cli())
+        .args(["runs", "--json"])
+        .env("SLIPWAY_HOME", home.join("data"))
+        .output()
+        .unwrap();
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap()
+}
+
+/// Waits until run `id` of `home` is in `state`.
+async fn wait_run_state(home: &Path, id: &str, state: &str) {
+    let deadline = Instant::now() + WAIT * 3;
+    loop {
+        let run = runs_in(home)
+            .into_iter()
+            .find(|r| r["id"] == json!(id))
+            .unwrap();
+        if run["state"] == json!(state) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {id} never reached {state}: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_the_app_during_a_run_asks_and_keep_running_leaves_the_run_going() {
+    if !enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("go-on");
+    let file = slow_hello(dir.path(), &marker);
     let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
     app.wait(&tid("node-hello")).await;
     let id = app.launch_open_deployment(None).await;
     app.wait_tone("hello", "active").await;
-    // The window goes away with its whole process tree (tauri-driver, WebKitWebDriver, the app).
+
+    // The window's close button asks; Cancel keeps the window and the run.
+    desktop(&["close", "Slipway"]);
+    desktop(&["answer", "Runs are still going", "Cancel"]);
+    assert_eq!(app.text(&tid("run-id")).await, id, "the window stayed");
+    // Asked again, Keep running: the window goes, the run does not.
+    desktop(&["close", "Slipway"]);
+    desktop(&["answer", "Runs are still going", "Keep running"]);
+    desktop(&["gone", "Slipway"]);
     let App {
         home,
         client,
         _driver,
         _serial,
     } = app;
-    let _ = client.close().await;
+    drop(client);
     drop(_driver);
-    let runs = || -> Vec<Value> {
-        let out = Command::new(cli())
-            .args(["runs", "--json"])
-            .env("SLIPWAY_HOME", home.path().join("data"))
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout)
-            .unwrap()
-            .as_array()
-            .cloned()
-            .unwrap()
-    };
-    let run = runs().into_iter().find(|r| r["id"] == json!(id)).unwrap();
+    let run = runs_in(home.path())
+        .into_iter()
+        .find(|r| r["id"] == json!(id))
+        .unwrap();
     assert_eq!(run["interrupted"], json!(false), "{run}");
     let state = run["state"].as_str().unwrap();
     assert!(
@@ -1261,15 +1318,35 @@ async fn quitting_the_app_during_a_run_leaves_the_run_going() {
     );
     // Let it finish: its owner, not the app, completes it.
     std::fs::write(&marker, "").unwrap();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let run = runs().into_iter().find(|r| r["id"] == json!(id)).unwrap();
-        if run["state"] == json!("done") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run never finished: {run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_run_state(home.path(), &id, "done").await;
+    drop(_serial);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_the_app_during_a_run_and_answering_terminate_ends_the_run() {
+    if !enabled() {
+        return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("never");
+    let file = slow_hello(dir.path(), &marker);
+    let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
+    app.wait(&tid("node-hello")).await;
+    let id = app.launch_open_deployment(None).await;
+    app.wait_tone("hello", "active").await;
+    desktop(&["close", "Slipway"]);
+    desktop(&["answer", "Runs are still going", "Terminate"]);
+    desktop(&["gone", "Slipway"]);
+    let App {
+        home,
+        client,
+        _driver,
+        _serial,
+    } = app;
+    drop(client);
+    drop(_driver);
+    // The step never finished by itself (the marker never appears): terminate stopped it.
+    wait_run_state(home.path(), &id, "cancelled").await;
     drop(_serial);
 }
 
