@@ -1394,6 +1394,26 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
         vec![],
     )
     .await;
+    // The baseline: the frame time of the idle designer in the same window, before the run.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app
+        .js("return window.__bench.frames.length", vec![])
+        .await
+        .as_u64()
+        .unwrap_or(0)
+        < 65
+    {
+        assert!(Instant::now() < deadline, "the page draws no frames");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let idle = app
+        .js(
+            "const b = window.__bench; const f = b.frames.slice(5); b.frames = [];
+             const s = [...f].sort((a, c) => a - c);
+             return { n: f.length, f50: s[Math.floor(0.5 * s.length)], f95: s[Math.floor(0.95 * s.length)] };",
+            vec![],
+        )
+        .await;
     app.launch_open_deployment(None).await;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -1428,6 +1448,12 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
         stats["f50"].as_f64().unwrap_or(0.0),
         stats["f95"].as_f64().unwrap_or(0.0),
         stats["fMax"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "| idle designer frame time, ms ({} frames, the baseline) | {:.1} | {:.1} | |",
+        idle["n"],
+        idle["f50"].as_f64().unwrap_or(0.0),
+        idle["f95"].as_f64().unwrap_or(0.0)
     );
     app.wait(&tid("log-line")).await;
     let node = app.wait(&tid("run-node-hello")).await;

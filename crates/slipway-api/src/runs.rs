@@ -99,7 +99,8 @@ pub struct LaunchPlan {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunUpdate {
-    /// Everything but the logs, sent first and whenever anything recorded changed.
+    /// Everything but the logs (without the recipe text and transitions: `Store::run_live`), sent
+    /// first and whenever anything recorded changed.
     Detail { detail: Box<RunDetail> },
     /// New log lines, oldest first.
     Logs { lines: Vec<LogLine> },
@@ -545,11 +546,17 @@ pub fn run_follow(
         }
         let mark = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
         let mut finished = false;
+        // The detail comes first, then new lines first: they are small and the page draws
+        // them at once, while a big run's detail takes a while to read, send and parse.
+        let first = last_mark.is_none();
+        if !first && !send_new_lines(&store, id, &mut last_log, send)? {
+            return Ok(());
+        }
         // The detail of a big run is large: at most one every DETAIL_EVERY (still well inside
-        // the 250 ms promised); log lines go out at every poll.
+        // the 250 ms promised).
         if last_mark != Some(mark) && last_detail.is_none_or(|at| at.elapsed() >= DETAIL_EVERY) {
             last_detail = Some(Instant::now());
-            let detail = store.run(id)?.ok_or_else(|| not_found(id))?;
+            let detail = store.run_live(id)?.ok_or_else(|| not_found(id))?;
             // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
             finished = detail.run.state.is_final();
             last_mark = Some(mark);
@@ -559,17 +566,10 @@ pub fn run_follow(
                 return Ok(());
             }
         }
-        loop {
-            let lines = store.logs(id, None, last_log, 2000)?;
-            let Some(last) = lines.last() else { break };
-            last_log = last.id;
-            let full = lines.len() == 2000;
-            if !send(RunUpdate::Logs { lines }) {
-                return Ok(());
-            }
-            if !full {
-                break;
-            }
+        // The lines so far follow the first detail; those written while the last detail was
+        // read belong before the end.
+        if (first || finished) && !send_new_lines(&store, id, &mut last_log, send)? {
+            return Ok(());
         }
         // A final run has nothing more to say once its last lines are out (a kept `ready` run
         // may still be terminated: it is followed on).
@@ -578,6 +578,30 @@ pub fn run_follow(
             return Ok(());
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// Sends the run's lines after `last_log` (moving it on), in pages; false when nobody listens.
+fn send_new_lines(
+    store: &Store,
+    id: &str,
+    last_log: &mut i64,
+    send: &mut dyn FnMut(RunUpdate) -> bool,
+) -> Result<bool, CommandError> {
+    const PAGE: usize = 2000;
+    loop {
+        let lines = store.logs(id, None, *last_log, PAGE)?;
+        let Some(last) = lines.last() else {
+            return Ok(true);
+        };
+        *last_log = last.id;
+        let full = lines.len() == PAGE;
+        if !send(RunUpdate::Logs { lines }) {
+            return Ok(false);
+        }
+        if !full {
+            return Ok(true);
+        }
     }
 }
 

@@ -108,7 +108,7 @@ fn codes(problems: &Value) -> Vec<String> {
 #[test]
 fn every_declared_command_has_a_handler_and_unknown_ones_do_not() {
     let h = host();
-    assert_eq!(COMMANDS.len(), 30);
+    assert_eq!(COMMANDS.len(), 31);
     for name in COMMANDS {
         assert!(dispatch(&h.ctx, name, json!({})).is_some(), "{name}");
     }
@@ -134,17 +134,20 @@ fn bad_arguments_are_args_invalid() {
 #[test]
 fn scale_and_resume_are_refused_before_anything_starts() {
     let h = host();
-    let e = h.err(
-        "run_scale",
-        json!({ "id": "r-none", "node": "web", "change": "2" }),
-    );
-    assert_eq!(e.code, ErrorCode::ArgsInvalid, "{}", e.message);
-    assert!(e.message.contains("+N"), "{}", e.message);
-    let e = h.err(
-        "run_scale",
-        json!({ "id": "r-none", "node": "web", "change": "+2" }),
-    );
-    assert_eq!(e.code, ErrorCode::StoreNotFound);
+    // The plan the run view shows first is refused as the scale is.
+    for command in ["run_scale_plan", "run_scale"] {
+        let e = h.err(
+            command,
+            json!({ "id": "r-none", "node": "web", "change": "2" }),
+        );
+        assert_eq!(e.code, ErrorCode::ArgsInvalid, "{}", e.message);
+        assert!(e.message.contains("+N"), "{}", e.message);
+        let e = h.err(
+            command,
+            json!({ "id": "r-none", "node": "web", "change": "+2" }),
+        );
+        assert_eq!(e.code, ErrorCode::StoreNotFound);
+    }
     let e = h.err("run_resume", json!({ "id": "r-none" }));
     assert_eq!(e.code, ErrorCode::StoreNotFound);
     // A run still driven by this (live) process is neither ready nor interrupted.
@@ -162,12 +165,14 @@ fn scale_and_resume_are_refused_before_anything_starts() {
             owner_start_time: start,
         })
         .unwrap();
-    let e = h.err(
-        "run_scale",
-        json!({ "id": "r-live", "node": "web", "change": "+1" }),
-    );
-    assert_eq!(e.code, ErrorCode::StoreConflict);
-    assert!(e.message.contains("only a kept run"), "{}", e.message);
+    for command in ["run_scale_plan", "run_scale"] {
+        let e = h.err(
+            command,
+            json!({ "id": "r-live", "node": "web", "change": "+1" }),
+        );
+        assert_eq!(e.code, ErrorCode::StoreConflict);
+        assert!(e.message.contains("only a kept run"), "{}", e.message);
+    }
     let e = h.err("run_resume", json!({ "id": "r-live" }));
     assert_eq!(e.code, ErrorCode::StoreConflict);
     assert!(e.message.contains("is initializing"), "{}", e.message);

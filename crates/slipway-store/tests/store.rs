@@ -249,6 +249,20 @@ fn every_state_change_is_recorded_as_a_transition_in_order() {
     assert_eq!(web.reason.as_deref(), Some("exit code 3"));
     assert_eq!(web.updated_at, 1006);
 
+    // The live view's detail: the same run and instances, without the text and the history.
+    let live = store.run_live("r-1").unwrap().unwrap();
+    assert!(live.transitions.is_empty() && live.recipe_text.is_empty());
+    assert!(!detail.recipe_text.is_empty());
+    assert_eq!(
+        (&live.run, &live.instances, &live.steps, &live.params),
+        (
+            &detail.run,
+            &detail.instances,
+            &detail.steps,
+            &detail.params
+        )
+    );
+
     // A final run stays final, and the refusal records nothing.
     let err = store
         .set_run_state("r-1", RunState::Executing, 1008, None)

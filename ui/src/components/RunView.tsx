@@ -398,7 +398,7 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
     el.scrollTop = el.scrollHeight;
     autoTop.current = el.scrollTop;
     setScrollTop(el.scrollTop);
-  }, [lines, followTail, height]);
+  }, [lines, lines.length, followTail, height]);
 
   const [first, last] = visibleRange(scrollTop, height, ROW, lines.length);
   const copy = () => void navigator.clipboard?.writeText(lines.map((l) => `${l.instance ?? "run"} ${l.line}`).join("\n"));

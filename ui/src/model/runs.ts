@@ -162,8 +162,10 @@ export class LogBuffer {
     }
   }
 
-  /** The lines of one instance (all with `null`) whose text contains `query` (any case). */
-  filter(instance: string | null, query: string): LogLine[] {
+  /** The lines of one instance (all with `null`) whose text contains `query` (any case). All
+   * lines unfiltered are the buffer itself, not a copy (the live view asks once a frame). */
+  filter(instance: string | null, query: string): readonly LogLine[] {
+    if (instance === null && query === "") return this.lines;
     const q = query.toLowerCase();
     return this.lines.filter((l) => (instance === null || l.instance === instance) && (q === "" || l.line.toLowerCase().includes(q)));
   }
