@@ -13,6 +13,7 @@ mod transport;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::{
@@ -72,6 +73,9 @@ pub struct DockerDriver {
     client: OnceCell<Docker>,
     /// Run id → the run's network, once made (or found) by this process.
     networks: Mutex<HashMap<String, String>>,
+    /// Image → set once it is known to be on the engine: one look-up (and at most one pull at
+    /// a time) per image, however many containers of a batch use it.
+    images: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
 /// A bollard error as a person reads it: the engine's own message when it sent one.
@@ -82,7 +86,7 @@ pub(crate) fn api_error(e: &bollard::errors::Error) -> String {
     }
 }
 
-fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+pub(crate) fn status_of(e: &bollard::errors::Error) -> Option<u16> {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
@@ -117,6 +121,7 @@ impl DockerDriver {
             settings,
             client: OnceCell::new(),
             networks: Mutex::new(HashMap::new()),
+            images: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,8 +192,23 @@ impl DockerDriver {
         ))
     }
 
-    /// Makes sure `image` is present, pulling it when it is not.
+    /// Makes sure `image` is present, pulling it when it is not; once per image and process
+    /// (a failed attempt is tried again by the next container).
     async fn ensure_image(&self, image: &str) -> Result<(), DriverError> {
+        let known = self
+            .images
+            .lock()
+            .await
+            .entry(image.to_string())
+            .or_default()
+            .clone();
+        known
+            .get_or_try_init(|| self.look_up_or_pull(image))
+            .await
+            .map(|_| ())
+    }
+
+    async fn look_up_or_pull(&self, image: &str) -> Result<(), DriverError> {
         let docker = self.docker().await?;
         match docker.inspect_image(image).await {
             Ok(_) => return Ok(()),
@@ -390,7 +410,8 @@ impl DockerDriver {
 
     fn state_of(instance: &Provisioned) -> Result<(ContainerState, RemoteDir), DriverError> {
         let state: ContainerState = instance.state_as()?;
-        let dir = RemoteDir::new(state.root.clone())?;
+        // A fixed path in the container: the first step creates it, in its own exec.
+        let dir = RemoteDir::new(state.root.clone())?.made_by_steps();
         Ok((state, dir))
     }
 
@@ -558,7 +579,7 @@ impl Driver for DockerDriver {
         instance: &Provisioned,
         _cancel: CancellationToken,
     ) -> Result<(), DriverError> {
-        let (state, dir) = Self::state_of(instance)?;
+        let (state, _dir) = Self::state_of(instance)?;
         let docker = self.docker().await?;
         let inspected = docker
             .inspect_container(&state.container, None)
@@ -581,11 +602,7 @@ impl Driver for DockerDriver {
                 instance.name
             )));
         }
-        let container = Container {
-            docker,
-            id: &state.container,
-        };
-        remote::prepare(&container, &dir).await
+        Ok(())
     }
 
     async fn run_step(

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bollard::Docker;
-use slipway_driver::remote::Transport;
+use slipway_driver::remote::{self, PathStat, Transport};
 use slipway_driver::{
     Driver, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned, StepRequest, Stream,
 };
@@ -229,4 +229,62 @@ async fn exec_feeds_stdin_and_terminate_is_idempotent() {
     // A step on a container that is gone never started: the engine may retry it.
     let (result, _) = run(&driver, step(&run_id, &p, "true")).await;
     assert_eq!(result.unwrap_err().kind, ErrorKind::Transient);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_step_makes_the_instance_dir_and_an_unwritten_report_folder_is_not_fetched() {
+    let Some(image) = image() else { return };
+    let driver = DockerDriver::new(DockerSettings::default());
+    let run_id = run_id();
+    let p = one_instance(&driver, &run_id, &image).await;
+    let docker = Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap();
+    let container = Container {
+        docker: &docker,
+        id: &p.resource_id,
+    };
+    let report = "/tmp/slipway/t.1/report";
+    // No exec before the first step: the container is ready without one.
+    assert_eq!(container.stat(report).await, PathStat::Missing);
+    let (result, _) = run(
+        &driver,
+        step(&run_id, &p, "test \"$(stat -c %a /tmp/slipway/t.1)\" = 700"),
+    )
+    .await;
+    assert_eq!(result.unwrap().exit_code, 0);
+    // The engine's stat of the folder says it was never written.
+    match container.stat(report).await {
+        PathStat::Modified(at) => assert!(at < remote::REPORT_UNTOUCHED_BEFORE, "{at}"),
+        other => panic!("no time for {report}: {other:?}"),
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let fetched = driver
+        .fetch_reports(&run_id, Path::new("/nonexistent"), &p, dest.path())
+        .await
+        .unwrap();
+    assert!(fetched.is_empty(), "{fetched:?}");
+
+    let (result, _) = run(
+        &driver,
+        step(&run_id, &p, "echo hi > \"$SLIPWAY_REPORT_DIR/a.txt\""),
+    )
+    .await;
+    assert_eq!(result.unwrap().exit_code, 0);
+    match container.stat(report).await {
+        PathStat::Modified(at) => assert!(at >= remote::REPORT_UNTOUCHED_BEFORE, "{at}"),
+        other => panic!("no time for {report}: {other:?}"),
+    }
+    let fetched = driver
+        .fetch_reports(&run_id, Path::new("/nonexistent"), &p, dest.path())
+        .await
+        .unwrap();
+    assert_eq!(fetched, vec![("a.txt".to_string(), 3)]);
+
+    driver
+        .terminate(&run_id, Path::new("/nonexistent"), &[p])
+        .await
+        .unwrap();
 }
