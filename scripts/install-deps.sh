@@ -11,7 +11,7 @@ PACKAGES=(
   xvfb xauth webkit2gtk-driver
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
   openssh-server openssh-client
-  docker.io debootstrap podman catatonit socat
+  docker.io debootstrap podman catatonit socat openssl docker-registry
   python3-venv
 )
 missing=()

@@ -3,7 +3,8 @@
 //! the exec API by the shared remote-step helper ([`slipway_driver::remote`]).
 //!
 //! Owns: connecting to the engine (the `endpoint` setting, else `DOCKER_HOST`, else the local
-//! socket), pulling missing images, one network per run (unless the `network` setting names
+//! socket; TLS with Docker's `ca.pem`, `cert.pem`, `key.pem` from `cert_path` or, as the docker
+//! CLI does, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`), pulling missing images, one network per run (unless the `network` setting names
 //! one), containers that stay up under a small init as PID 1, and finding all of them again by
 //! label (`slipway.run`, `slipway.node`, `slipway.index`). Never: shells out to the `docker`
 //! CLI, or bind-mounts host paths (files move through the archive endpoints, so a remote engine
@@ -12,7 +13,7 @@
 mod transport;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +58,15 @@ pub struct DockerSettings {
     pub network: Option<String>,
     /// `linux/amd64`, …: the platform images are pulled and containers created for.
     pub platform: Option<String>,
+    /// A directory with `ca.pem`, `cert.pem` and `key.pem` (Docker's `DOCKER_CERT_PATH`):
+    /// the engine is reached over TLS, verified against `ca.pem`, with `cert.pem` as the
+    /// client's certificate. `None`: TLS only when the endpoint is `https://` or comes from
+    /// `DOCKER_HOST` with `DOCKER_TLS_VERIFY` set.
+    pub cert_path: Option<String>,
 }
+
+/// How long one API request may take, in seconds (bollard's default).
+const REQUEST_TIMEOUT: u64 = 120;
 
 /// What the driver keeps per instance (`Provisioned.state`): enough to reach the container
 /// from another process.
@@ -78,11 +87,24 @@ pub struct DockerDriver {
     images: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
-/// A bollard error as a person reads it: the engine's own message when it sent one.
+/// A bollard error as a person reads it: the engine's own message when it sent one, else the
+/// error with its causes (a failed TLS handshake is only named in a cause).
 pub(crate) fn api_error(e: &bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
+        other => {
+            let mut text = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                let part = c.to_string();
+                if !text.contains(&part) {
+                    text.push_str(": ");
+                    text.push_str(&part);
+                }
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
@@ -90,6 +112,19 @@ pub(crate) fn status_of(e: &bollard::errors::Error) -> Option<u16> {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
+    }
+}
+
+/// `DOCKER_HOST`, when set.
+fn docker_host() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
+}
+
+/// `~/x` as a path under the home directory.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
     }
 }
 
@@ -129,8 +164,27 @@ impl DockerDriver {
         self.settings
             .endpoint
             .clone()
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .or_else(docker_host)
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    }
+
+    /// The directory of TLS files, when the engine is reached over TLS: `cert_path`; else, for
+    /// an `https://` endpoint or one from `DOCKER_HOST` with `DOCKER_TLS_VERIFY` set (Docker's
+    /// convention), `DOCKER_CERT_PATH`, then `~/.docker`. The `why` says where it came from.
+    fn tls(&self, endpoint: &str) -> Option<(PathBuf, &'static str)> {
+        if let Some(dir) = &self.settings.cert_path {
+            return Some((expand_home(dir), "the setting `cert_path`"));
+        }
+        let from_env = self.settings.endpoint.is_none() && docker_host().is_some();
+        let verify =
+            from_env && std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !verify && !endpoint.starts_with("https://") {
+            return None;
+        }
+        match std::env::var("DOCKER_CERT_PATH") {
+            Ok(dir) if !dir.is_empty() => Some((expand_home(&dir), "DOCKER_CERT_PATH")),
+            _ => Some((expand_home("~/.docker"), "the default ~/.docker")),
+        }
     }
 
     /// The client, connected and at an API version the engine speaks.
@@ -138,29 +192,70 @@ impl DockerDriver {
         self.client
             .get_or_try_init(|| async {
                 let endpoint = self.endpoint();
-                if endpoint.starts_with("ssh://") || endpoint.starts_with("https://") {
-                    return Err(DriverError::bad_settings(format!(
-                        "the Docker endpoint {endpoint} needs ssh or TLS, which this build does not include: use unix:// or tcp:// (e.g. through an ssh tunnel)"
-                    )));
-                }
-                let docker = Docker::connect_with_host(&endpoint).map_err(|e| match e {
-                    bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(
-                        format!(
-                            "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
-                        ),
-                    ),
-                    e => DriverError::bad_settings(format!(
-                        "cannot use the Docker endpoint {endpoint}: {e}"
+                let tls = self.tls(&endpoint);
+                let docker = self.connect(&endpoint, tls.as_ref())?;
+                docker.negotiate_version().await.map_err(|e| match &tls {
+                    Some((dir, _)) => DriverError::transient(format!(
+                        "the Docker Engine at {endpoint} does not answer over TLS (certificates in {}): {}",
+                        dir.display(),
+                        api_error(&e)
                     )),
-                })?;
-                docker.negotiate_version().await.map_err(|e| {
-                    DriverError::transient(format!(
+                    None => DriverError::transient(format!(
                         "the Docker Engine at {endpoint} does not answer: {}",
                         api_error(&e)
-                    ))
+                    )),
                 })
             })
             .await
+    }
+
+    fn connect(
+        &self,
+        endpoint: &str,
+        tls: Option<&(PathBuf, &'static str)>,
+    ) -> Result<Docker, DriverError> {
+        let version = bollard::API_DEFAULT_VERSION;
+        let connected = match tls {
+            Some((dir, why)) => {
+                if !(endpoint.starts_with("tcp://") || endpoint.starts_with("https://")) {
+                    return Err(DriverError::bad_settings(format!(
+                        "TLS ({why}) is for tcp:// endpoints, and the Docker endpoint is {endpoint}"
+                    )));
+                }
+                let [ca, cert, key] = ["ca.pem", "cert.pem", "key.pem"].map(|f| dir.join(f));
+                for file in [&ca, &cert, &key] {
+                    if !file.is_file() {
+                        return Err(DriverError::bad_settings(format!(
+                            "TLS to the Docker Engine at {endpoint} needs {} (certificates from {why}), and there is no such file",
+                            file.display()
+                        )));
+                    }
+                }
+                // bollard asks the process for its TLS provider; this build has ring's.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                Docker::connect_with_ssl(endpoint, &key, &cert, &ca, REQUEST_TIMEOUT, version)
+            }
+            None if endpoint.starts_with("unix://") => {
+                Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT, version)
+            }
+            None if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") => {
+                Docker::connect_with_http(endpoint, REQUEST_TIMEOUT, version)
+            }
+            None => {
+                return Err(DriverError::bad_settings(format!(
+                    "the Docker endpoint {endpoint} is not one this build reaches: use unix://, tcp:// (TLS with `cert_path`) or https:// (an ssh:// engine through an ssh tunnel)"
+                )))
+            }
+        };
+        connected.map_err(|e| match e {
+            bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(format!(
+                "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
+            )),
+            e => DriverError::bad_settings(format!(
+                "cannot use the Docker endpoint {endpoint}: {}",
+                api_error(&e)
+            )),
+        })
     }
 
     /// Engine name, version and API version, for `clouds test`.
