@@ -512,3 +512,94 @@ fn a_tls_endpoint_is_tested_and_runs_with_cert_path_or_dockers_variables() {
     assert!(text(&out.stdout).contains(&endpoint));
     assert_eq!(env_test(false).status.code(), Some(3));
 }
+
+#[test]
+fn a_missing_image_is_pulled_and_the_pull_shows_in_the_instances_log() {
+    let _engine = shared();
+    if docker_image().is_none() {
+        return;
+    }
+    let Some(pull) = std::env::var("SLIPWAY_TEST_PULL_IMAGE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        assert!(
+            std::env::var("SLIPWAY_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "SLIPWAY_REQUIRE_DOCKER=1 but no registry is set up: source scripts/docker-test-env.sh"
+        );
+        eprintln!("skipped: no registry (source scripts/docker-test-env.sh)");
+        return;
+    };
+    // The registry is one Docker Engine trusts on loopback addresses; Podman would need it
+    // configured as insecure, so this test speaks to dockerd's own socket.
+    let socket = "unix:///var/run/docker.sock";
+    let docker = |args: &[&str]| {
+        Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", socket)
+            .output()
+            .unwrap()
+    };
+    docker(&["rmi", "-f", &pull]);
+    let absent = docker(&["image", "inspect", &pull]);
+    assert!(!absent.status.success(), "{pull} is still there");
+
+    let home = tempfile::tempdir().unwrap();
+    let add = slipway(
+        home.path(),
+        &[
+            "clouds",
+            "add",
+            "d",
+            "docker",
+            "--setting",
+            &format!("endpoint={socket}"),
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add.stderr));
+    let file = write(
+        home.path(),
+        "pull.slipway.yaml",
+        "slipway: 1\nname: pull\nimages:\n  base:\n    clouds: { docker: { image: \"@IMAGE@\" } }\n\
+         components:\n  one:\n    image: base\n    recipes:\n      deployment: echo pulled\n\
+         deployment:\n  nodes:\n    n: { component: one }\n",
+        &pull,
+    );
+    let out = slipway(
+        home.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--cloud",
+            "d",
+            "--keep",
+            "never",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(docker(&["image", "inspect", &pull]).status.success());
+    // Live: the pull's lines are log events of the instance, before it is provisioned.
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "log" && e["instance"] == "n.1")
+        .filter_map(|e| e["line"].as_str().map(str::to_string))
+        .collect();
+    let pulling = format!("pulling the image `{pull}`");
+    let at = |want: &str| lines.iter().position(|l| l.contains(want));
+    let (Some(started), Some(done), Some(provisioned)) =
+        (at(&pulling), at("Status: "), at("provisioned: "))
+    else {
+        panic!("no pull in the log: {lines:?}");
+    };
+    assert!(started < done && done < provisioned, "{lines:?}");
+    // Stored with the run.
+    let id = last_run(home.path())["id"].as_str().unwrap().to_string();
+    let logs = slipway(home.path(), &["logs", &id, "n.1"]);
+    assert!(
+        text(&logs.stdout).contains(&pulling),
+        "{}",
+        text(&logs.stdout)
+    );
+}

@@ -29,8 +29,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use slipway_driver::remote::{self, RemoteDir};
 use slipway_driver::{
-    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
-    StepRequest, StepResult,
+    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionProgress, ProvisionRequest,
+    Provisioned, StepRequest, StepResult,
 };
 use tokio::sync::{mpsc, Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
@@ -113,6 +113,47 @@ pub(crate) fn status_of(e: &bollard::errors::Error) -> Option<u16> {
         bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
     }
+}
+
+/// Which lines of an image pull's progress are worth a person's attention: every change of a
+/// layer's status, and its download or extraction at each quarter, not every chunk.
+#[derive(Default)]
+struct PullProgress {
+    /// Layer id → the last status and quarter shown.
+    layers: HashMap<String, (String, i64)>,
+}
+
+impl PullProgress {
+    fn line(&mut self, p: &bollard::models::CreateImageInfo) -> Option<String> {
+        let status = p.status.clone().filter(|s| !s.is_empty())?;
+        let Some(id) = p.id.clone().filter(|i| !i.is_empty()) else {
+            return Some(status);
+        };
+        let detail = p.progress_detail.as_ref();
+        let (current, total) = (
+            detail.and_then(|d| d.current).unwrap_or(0),
+            detail.and_then(|d| d.total).unwrap_or(0),
+        );
+        let quarter = if total > 0 { current * 4 / total } else { 0 };
+        let last = self.layers.get(&id);
+        if last.is_some_and(|(s, q)| *s == status && *q == quarter) {
+            return None;
+        }
+        self.layers.insert(id.clone(), (status.clone(), quarter));
+        Some(if total > 0 {
+            format!(
+                "{id}: {status} {} of {}",
+                megabytes(current),
+                megabytes(total)
+            )
+        } else {
+            format!("{id}: {status}")
+        })
+    }
+}
+
+fn megabytes(bytes: i64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 /// `DOCKER_HOST`, when set.
@@ -287,9 +328,15 @@ impl DockerDriver {
         ))
     }
 
-    /// Makes sure `image` is present, pulling it when it is not; once per image and process
-    /// (a failed attempt is tried again by the next container).
-    async fn ensure_image(&self, image: &str) -> Result<(), DriverError> {
+    /// Makes sure `image` is present, pulling it when it is not (saying how the pull goes in
+    /// `instance`'s provisioning log); once per image and process (a failed attempt is tried
+    /// again by the next container).
+    async fn ensure_image(
+        &self,
+        image: &str,
+        progress: &ProvisionProgress,
+        instance: &str,
+    ) -> Result<(), DriverError> {
         let known = self
             .images
             .lock()
@@ -298,12 +345,17 @@ impl DockerDriver {
             .or_default()
             .clone();
         known
-            .get_or_try_init(|| self.look_up_or_pull(image))
+            .get_or_try_init(|| self.look_up_or_pull(image, progress, instance))
             .await
             .map(|_| ())
     }
 
-    async fn look_up_or_pull(&self, image: &str) -> Result<(), DriverError> {
+    async fn look_up_or_pull(
+        &self,
+        image: &str,
+        progress: &ProvisionProgress,
+        instance: &str,
+    ) -> Result<(), DriverError> {
         let docker = self.docker().await?;
         match docker.inspect_image(image).await {
             Ok(_) => return Ok(()),
@@ -315,6 +367,8 @@ impl DockerDriver {
                 )))
             }
         }
+        progress.line(instance, &format!("pulling the image `{image}`"));
+        let mut shown = PullProgress::default();
         let mut pull = docker.create_image(
             Some(CreateImageOptions {
                 from_image: Some(image.to_string()),
@@ -324,9 +378,14 @@ impl DockerDriver {
             None,
             None,
         );
-        while let Some(progress) = pull.next().await {
-            let failed = match progress {
-                Ok(p) => p.error_detail.and_then(|d| d.message),
+        while let Some(update) = pull.next().await {
+            let failed = match update {
+                Ok(p) => {
+                    if let Some(line) = shown.line(&p) {
+                        progress.line(instance, &line);
+                    }
+                    p.error_detail.and_then(|d| d.message)
+                }
                 Err(e) => Some(api_error(&e)),
             };
             if let Some(why) = failed {
@@ -387,6 +446,7 @@ impl DockerDriver {
         &self,
         run_id: &str,
         spec: &InstanceSpec,
+        progress: &ProvisionProgress,
     ) -> Result<Provisioned, DriverError> {
         let image = spec
             .image
@@ -399,7 +459,7 @@ impl DockerDriver {
                     spec.name
                 ))
             })?;
-        self.ensure_image(&image).await?;
+        self.ensure_image(&image, progress, &spec.name).await?;
         let network = self.network_for(run_id).await?;
         let docker = self.docker().await?;
         let name = format!(
@@ -663,7 +723,7 @@ impl Driver for DockerDriver {
     async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
         let mut out = Vec::with_capacity(req.instances.len());
         for spec in &req.instances {
-            out.push(self.provision_one(&req.run_id, spec).await);
+            out.push(self.provision_one(&req.run_id, spec, &req.progress).await);
         }
         out
     }
@@ -781,6 +841,49 @@ impl Driver for DockerDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pull_shows_status_changes_and_quarters_not_every_chunk() {
+        let info =
+            |id: &str, status: &str, current: i64, total: i64| bollard::models::CreateImageInfo {
+                id: Some(id.into()),
+                status: Some(status.into()),
+                progress_detail: Some(bollard::models::ProgressDetail {
+                    current: Some(current),
+                    total: Some(total),
+                }),
+                ..Default::default()
+            };
+        let mut shown = PullProgress::default();
+        let lines: Vec<String> = [
+            info("a1", "Pulling fs layer", 0, 0),
+            info("a1", "Downloading", 100_000, 4_000_000),
+            info("a1", "Downloading", 200_000, 4_000_000),
+            info("a1", "Downloading", 1_000_000, 4_000_000),
+            info("a1", "Downloading", 1_100_000, 4_000_000),
+            info("a1", "Download complete", 0, 0),
+        ]
+        .iter()
+        .filter_map(|p| shown.line(p))
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "a1: Pulling fs layer",
+                "a1: Downloading 0.1 MB of 4.0 MB",
+                "a1: Downloading 1.0 MB of 4.0 MB",
+                "a1: Download complete",
+            ]
+        );
+        let done = bollard::models::CreateImageInfo {
+            status: Some("Status: Downloaded newer image for x".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            shown.line(&done).as_deref(),
+            Some("Status: Downloaded newer image for x")
+        );
+    }
 
     #[test]
     fn names_keep_only_what_docker_allows() {

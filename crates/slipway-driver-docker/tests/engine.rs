@@ -45,6 +45,7 @@ fn run_id() -> String {
 async fn one_instance(driver: &DockerDriver, run_id: &str, image: &str) -> Provisioned {
     let mut done = driver
         .provision(ProvisionRequest {
+            progress: Default::default(),
             run_id: run_id.into(),
             run_dir: "/nonexistent".into(),
             instances: vec![InstanceSpec {

@@ -415,6 +415,7 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], n: u32) -> ScaleOu
         &*driver,
         (env.run_id.clone(), env.run_dir.clone()),
         specs,
+        slipway_driver::ProvisionProgress::default(),
         env.cancel.clone(),
     )
     .await;
