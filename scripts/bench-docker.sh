@@ -20,7 +20,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 slipway_once() { # n: seconds from `slipway run` to its exit at `ready`
   local t0 t1
   t0=$(now)
-  "$slipway" run "$work/b$1.yaml" --cloud bench >/dev/null
+  "$slipway" run "$work/b$1.yaml" --cloud bench >"$work/run.log" 2>&1 || {
+    cat "$work/run.log" >&2
+    exit 1
+  }
   t1=$(now)
   "$slipway" terminate last >/dev/null 2>&1
   echo "$t1 - $t0" | bc
@@ -61,7 +64,7 @@ deployment:
 YAML
   s=$(for _ in $(seq "$repeat"); do slipway_once "$n"; done | median)
   l=$(for _ in $(seq "$repeat"); do loop_once "$n"; done | median)
-  rows+=("$(printf '| %2d | %6.2f | %6.2f | %+5.0f %% |' "$n" "$s" "$l" "$(echo "($s - $l) * 100 / $l" | bc -l)")")
+  rows+=("$(printf '| %2d | %9.2f | %6.2f | %+6.0f %% |' "$n" "$s" "$l" "$(echo "($s - $l) * 100 / $l" | bc -l)")")
 done
 echo "| n  | slipway s | loop s | overhead |"
 echo "|----|-----------|--------|----------|"
