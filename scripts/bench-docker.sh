@@ -3,7 +3,8 @@
 # of a one-step recipe, beside the same work done with the docker CLI in a shell loop:
 # `docker network create`, then per container `docker run -d --init` on that network and
 # `docker exec` of the step (so the loop pays for the init and a network, as slipway does).
-# Each figure is the median of REPEAT runs (default 3). Prints a table.
+# Each figure is the median of REPEAT runs, the two taken in turns (default 3; 9 for one container, whose half second
+# varies most). Prints a table.
 #   bash scripts/bench-docker.sh [PATH-TO-slipway]     (default: target/release/slipway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,8 +63,16 @@ deployment:
   nodes:
     n: { component: one, multiplicity: $n }
 YAML
-  s=$(for _ in $(seq "$repeat"); do slipway_once "$n"; done | median)
-  l=$(for _ in $(seq "$repeat"); do loop_once "$n"; done | median)
+  times=$repeat
+  [ "$n" = 1 ] && times=${REPEAT:-9}
+  # Taken in turns, so that a change in the machine's load touches both columns alike.
+  : >"$work/s" && : >"$work/l"
+  for _ in $(seq "$times"); do
+    slipway_once "$n" >>"$work/s"
+    loop_once "$n" >>"$work/l"
+  done
+  s=$(median <"$work/s")
+  l=$(median <"$work/l")
   rows+=("$(printf '| %2d | %9.2f | %6.2f | %+6.0f %% |' "$n" "$s" "$l" "$(echo "($s - $l) * 100 / $l" | bc -l)")")
 done
 echo "| n  | slipway s | loop s | overhead |"
