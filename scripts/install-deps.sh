@@ -12,7 +12,7 @@ PACKAGES=(
   at-spi2-core python3-gi gir1.2-atspi-2.0 python3-xlib
   libdbus-1-dev gnome-keyring dbus dbus-x11 libsecret-tools
   openssh-server openssh-client
-  docker.io debootstrap podman catatonit socat
+  docker.io debootstrap podman catatonit socat openssl docker-registry
   python3-venv
 )
 missing=()

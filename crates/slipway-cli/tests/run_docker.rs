@@ -421,3 +421,212 @@ fn the_balancer_follows_scale_up_and_down_in_containers() {
     assert_eq!(t.status.code(), Some(0), "{}", text(&t.stderr));
     assert_eq!(labelled(&id), Vec::<String>::new());
 }
+
+/// The TLS endpoint of `scripts/docker-test-env.sh` (in front of the same engine), the client's
+/// certificate directory and one whose ca.pem is another CA's.
+fn tls_endpoint() -> Option<(String, String, String)> {
+    let vars = [
+        "SLIPWAY_TEST_DOCKER_TLS",
+        "SLIPWAY_TEST_DOCKER_CERTS",
+        "SLIPWAY_TEST_DOCKER_WRONG_CA",
+    ]
+    .map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()));
+    if let [Some(endpoint), Some(certs), Some(wrong)] = vars {
+        return Some((endpoint, certs, wrong));
+    }
+    assert!(
+        std::env::var("SLIPWAY_REQUIRE_DOCKER").as_deref() != Ok("1"),
+        "SLIPWAY_REQUIRE_DOCKER=1 but no TLS endpoint is set up: source scripts/docker-test-env.sh"
+    );
+    eprintln!("skipped: no TLS endpoint (source scripts/docker-test-env.sh)");
+    None
+}
+
+#[test]
+fn a_tls_endpoint_is_tested_and_runs_with_cert_path_or_dockers_variables() {
+    let _engine = shared();
+    let Some(image) = docker_image() else { return };
+    let Some((endpoint, certs, wrong_ca)) = tls_endpoint() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    for (cloud, dir) in [("tls", &certs), ("wrong", &wrong_ca)] {
+        let out = slipway(
+            home.path(),
+            &[
+                "clouds",
+                "add",
+                cloud,
+                "docker",
+                "--setting",
+                &format!("endpoint={endpoint}"),
+                "--setting",
+                &format!("cert_path={dir}"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = slipway(home.path(), &["clouds", "test", "tls"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("(API ") && said.contains(&endpoint), "{said}");
+
+    // A run over TLS: a step, its output, its report; nothing left labelled.
+    let file = write(
+        home.path(),
+        "tls.slipway.yaml",
+        "slipway: 1\nname: over-tls\nimages:\n  base:\n    clouds: { docker: { image: \"@IMAGE@\" } }\n\
+         components:\n  one:\n    image: base\n    outputs: { said: {} }\n    recipes:\n      deployment: |\n        echo hello over TLS\n        echo said=hi >> \"$SLIPWAY_OUTPUT\"\n        echo r > \"$SLIPWAY_REPORT_DIR/r.txt\"\n\
+         deployment:\n  nodes:\n    n: { component: one }\n",
+        &image,
+    );
+    let out = slipway(
+        home.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--cloud",
+            "tls",
+            "--keep",
+            "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("hello over TLS"),
+        "{}",
+        text(&out.stderr)
+    );
+    let run = last_run(home.path());
+    let id = run["id"].as_str().unwrap().to_string();
+    assert_eq!(param(&status(home.path(), &id), "n.1", "said"), "hi");
+    assert!(home
+        .path()
+        .join("runs")
+        .join(&id)
+        .join("reports/n.1/r.txt")
+        .is_file());
+    assert_eq!(labelled(&id), Vec::<String>::new());
+
+    // Another CA: refused, naming the endpoint, TLS and the certificates.
+    let out = slipway(home.path(), &["clouds", "test", "wrong", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains(&endpoint), "{message}");
+    assert!(message.contains("over TLS"), "{message}");
+    assert!(message.contains(&wrong_ca), "{message}");
+
+    // Docker's own variables: DOCKER_HOST with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; without
+    // DOCKER_TLS_VERIFY the same endpoint is plain HTTP, which it does not answer.
+    let out = slipway(home.path(), &["clouds", "add", "env", "docker"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let env_test = |verify: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        cmd.args(["clouds", "test", "env"])
+            .env("SLIPWAY_HOME", home.path())
+            .env("DOCKER_HOST", &endpoint)
+            .env("DOCKER_CERT_PATH", &certs);
+        if verify {
+            cmd.env("DOCKER_TLS_VERIFY", "1");
+        } else {
+            cmd.env_remove("DOCKER_TLS_VERIFY");
+        }
+        cmd.output().unwrap()
+    };
+    let out = env_test(true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&endpoint));
+    assert_eq!(env_test(false).status.code(), Some(3));
+}
+
+#[test]
+fn a_missing_image_is_pulled_and_the_pull_shows_in_the_instances_log() {
+    let _engine = shared();
+    if docker_image().is_none() {
+        return;
+    }
+    let Some(pull) = std::env::var("SLIPWAY_TEST_PULL_IMAGE")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        assert!(
+            std::env::var("SLIPWAY_REQUIRE_DOCKER").as_deref() != Ok("1"),
+            "SLIPWAY_REQUIRE_DOCKER=1 but no registry is set up: source scripts/docker-test-env.sh"
+        );
+        eprintln!("skipped: no registry (source scripts/docker-test-env.sh)");
+        return;
+    };
+    // The registry is one Docker Engine trusts on loopback addresses; Podman would need it
+    // configured as insecure, so this test speaks to dockerd's own socket.
+    let socket = "unix:///var/run/docker.sock";
+    let docker = |args: &[&str]| {
+        Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", socket)
+            .output()
+            .unwrap()
+    };
+    docker(&["rmi", "-f", &pull]);
+    let absent = docker(&["image", "inspect", &pull]);
+    assert!(!absent.status.success(), "{pull} is still there");
+
+    let home = tempfile::tempdir().unwrap();
+    let add = slipway(
+        home.path(),
+        &[
+            "clouds",
+            "add",
+            "d",
+            "docker",
+            "--setting",
+            &format!("endpoint={socket}"),
+        ],
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", text(&add.stderr));
+    let file = write(
+        home.path(),
+        "pull.slipway.yaml",
+        "slipway: 1\nname: pull\nimages:\n  base:\n    clouds: { docker: { image: \"@IMAGE@\" } }\n\
+         components:\n  one:\n    image: base\n    recipes:\n      deployment: echo pulled\n\
+         deployment:\n  nodes:\n    n: { component: one }\n",
+        &pull,
+    );
+    let out = slipway(
+        home.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--cloud",
+            "d",
+            "--keep",
+            "never",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(docker(&["image", "inspect", &pull]).status.success());
+    // Live: the pull's lines are log events of the instance, before it is provisioned.
+    let lines: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "log" && e["instance"] == "n.1")
+        .filter_map(|e| e["line"].as_str().map(str::to_string))
+        .collect();
+    let pulling = format!("pulling the image `{pull}`");
+    let at = |want: &str| lines.iter().position(|l| l.contains(want));
+    let (Some(started), Some(done), Some(provisioned)) =
+        (at(&pulling), at("Status: "), at("provisioned: "))
+    else {
+        panic!("no pull in the log: {lines:?}");
+    };
+    assert!(started < done && done < provisioned, "{lines:?}");
+    // Stored with the run.
+    let id = last_run(home.path())["id"].as_str().unwrap().to_string();
+    let logs = slipway(home.path(), &["logs", &id, "n.1"]);
+    assert!(
+        text(&logs.stdout).contains(&pulling),
+        "{}",
+        text(&logs.stdout)
+    );
+}

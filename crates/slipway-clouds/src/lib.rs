@@ -316,6 +316,7 @@ pub fn build_driver(
                     endpoint: get("endpoint"),
                     network: get("network"),
                     platform: get("platform"),
+                    cert_path: get("cert_path"),
                 },
             )))
         }

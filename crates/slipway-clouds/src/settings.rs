@@ -74,7 +74,8 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "docker",
         settings: &[
-            plain("endpoint", false, None, "the Docker Engine: unix:///path, tcp://host:port or ssh://host (default DOCKER_HOST, then the local socket)", check_docker_endpoint),
+            plain("endpoint", false, None, "the Docker Engine: unix:///path, tcp://host:port (TLS with cert_path) or https://host:port (default DOCKER_HOST, with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, then the local socket)", check_docker_endpoint),
+            plain("cert_path", false, None, "TLS: a directory with ca.pem (the engine's CA), cert.pem and key.pem (this client's), as DOCKER_CERT_PATH", non_empty),
             plain("network", false, None, "the network containers join (default: a network per run)", check_name),
             plain("platform", false, None, "image platform such as linux/amd64 or linux/arm64/v8", check_platform),
         ],

@@ -3,7 +3,8 @@
 //! the exec API by the shared remote-step helper ([`slipway_driver::remote`]).
 //!
 //! Owns: connecting to the engine (the `endpoint` setting, else `DOCKER_HOST`, else the local
-//! socket), pulling missing images, one network per run (unless the `network` setting names
+//! socket; TLS with Docker's `ca.pem`, `cert.pem`, `key.pem` from `cert_path` or, as the docker
+//! CLI does, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`), pulling missing images, one network per run (unless the `network` setting names
 //! one), containers that stay up under a small init as PID 1, and finding all of them again by
 //! label (`slipway.run`, `slipway.node`, `slipway.index`). Never: shells out to the `docker`
 //! CLI, or bind-mounts host paths (files move through the archive endpoints, so a remote engine
@@ -12,7 +13,8 @@
 mod transport;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::{
@@ -27,8 +29,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use slipway_driver::remote::{self, RemoteDir};
 use slipway_driver::{
-    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
-    StepRequest, StepResult,
+    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionProgress, ProvisionRequest,
+    Provisioned, StepRequest, StepResult,
 };
 use tokio::sync::{mpsc, Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
@@ -56,7 +58,15 @@ pub struct DockerSettings {
     pub network: Option<String>,
     /// `linux/amd64`, …: the platform images are pulled and containers created for.
     pub platform: Option<String>,
+    /// A directory with `ca.pem`, `cert.pem` and `key.pem` (Docker's `DOCKER_CERT_PATH`):
+    /// the engine is reached over TLS, verified against `ca.pem`, with `cert.pem` as the
+    /// client's certificate. `None`: TLS only when the endpoint is `https://` or comes from
+    /// `DOCKER_HOST` with `DOCKER_TLS_VERIFY` set.
+    pub cert_path: Option<String>,
 }
+
+/// How long one API request may take, in seconds (bollard's default).
+const REQUEST_TIMEOUT: u64 = 120;
 
 /// What the driver keeps per instance (`Provisioned.state`): enough to reach the container
 /// from another process.
@@ -72,20 +82,90 @@ pub struct DockerDriver {
     client: OnceCell<Docker>,
     /// Run id → the run's network, once made (or found) by this process.
     networks: Mutex<HashMap<String, String>>,
+    /// Image → set once it is known to be on the engine: one look-up (and at most one pull at
+    /// a time) per image, however many containers of a batch use it.
+    images: Mutex<HashMap<String, Arc<OnceCell<()>>>>,
 }
 
-/// A bollard error as a person reads it: the engine's own message when it sent one.
+/// A bollard error as a person reads it: the engine's own message when it sent one, else the
+/// error with its causes (a failed TLS handshake is only named in a cause).
 pub(crate) fn api_error(e: &bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
+        other => {
+            let mut text = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                let part = c.to_string();
+                if !text.contains(&part) {
+                    text.push_str(": ");
+                    text.push_str(&part);
+                }
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
-fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+pub(crate) fn status_of(e: &bollard::errors::Error) -> Option<u16> {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
+    }
+}
+
+/// Which lines of an image pull's progress are worth a person's attention: every change of a
+/// layer's status, and its download or extraction at each quarter, not every chunk.
+#[derive(Default)]
+struct PullProgress {
+    /// Layer id → the last status and quarter shown.
+    layers: HashMap<String, (String, i64)>,
+}
+
+impl PullProgress {
+    fn line(&mut self, p: &bollard::models::CreateImageInfo) -> Option<String> {
+        let status = p.status.clone().filter(|s| !s.is_empty())?;
+        let Some(id) = p.id.clone().filter(|i| !i.is_empty()) else {
+            return Some(status);
+        };
+        let detail = p.progress_detail.as_ref();
+        let (current, total) = (
+            detail.and_then(|d| d.current).unwrap_or(0),
+            detail.and_then(|d| d.total).unwrap_or(0),
+        );
+        let quarter = if total > 0 { current * 4 / total } else { 0 };
+        let last = self.layers.get(&id);
+        if last.is_some_and(|(s, q)| *s == status && *q == quarter) {
+            return None;
+        }
+        self.layers.insert(id.clone(), (status.clone(), quarter));
+        Some(if total > 0 {
+            format!(
+                "{id}: {status} {} of {}",
+                megabytes(current),
+                megabytes(total)
+            )
+        } else {
+            format!("{id}: {status}")
+        })
+    }
+}
+
+fn megabytes(bytes: i64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// `DOCKER_HOST`, when set.
+fn docker_host() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
+}
+
+/// `~/x` as a path under the home directory.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
     }
 }
 
@@ -117,6 +197,7 @@ impl DockerDriver {
             settings,
             client: OnceCell::new(),
             networks: Mutex::new(HashMap::new()),
+            images: Mutex::new(HashMap::new()),
         }
     }
 
@@ -124,8 +205,27 @@ impl DockerDriver {
         self.settings
             .endpoint
             .clone()
-            .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+            .or_else(docker_host)
             .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    }
+
+    /// The directory of TLS files, when the engine is reached over TLS: `cert_path`; else, for
+    /// an `https://` endpoint or one from `DOCKER_HOST` with `DOCKER_TLS_VERIFY` set (Docker's
+    /// convention), `DOCKER_CERT_PATH`, then `~/.docker`. The `why` says where it came from.
+    fn tls(&self, endpoint: &str) -> Option<(PathBuf, &'static str)> {
+        if let Some(dir) = &self.settings.cert_path {
+            return Some((expand_home(dir), "the setting `cert_path`"));
+        }
+        let from_env = self.settings.endpoint.is_none() && docker_host().is_some();
+        let verify =
+            from_env && std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !verify && !endpoint.starts_with("https://") {
+            return None;
+        }
+        match std::env::var("DOCKER_CERT_PATH") {
+            Ok(dir) if !dir.is_empty() => Some((expand_home(&dir), "DOCKER_CERT_PATH")),
+            _ => Some((expand_home("~/.docker"), "the default ~/.docker")),
+        }
     }
 
     /// The client, connected and at an API version the engine speaks.
@@ -133,29 +233,70 @@ impl DockerDriver {
         self.client
             .get_or_try_init(|| async {
                 let endpoint = self.endpoint();
-                if endpoint.starts_with("ssh://") || endpoint.starts_with("https://") {
-                    return Err(DriverError::bad_settings(format!(
-                        "the Docker endpoint {endpoint} needs ssh or TLS, which this build does not include: use unix:// or tcp:// (e.g. through an ssh tunnel)"
-                    )));
-                }
-                let docker = Docker::connect_with_host(&endpoint).map_err(|e| match e {
-                    bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(
-                        format!(
-                            "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
-                        ),
-                    ),
-                    e => DriverError::bad_settings(format!(
-                        "cannot use the Docker endpoint {endpoint}: {e}"
+                let tls = self.tls(&endpoint);
+                let docker = self.connect(&endpoint, tls.as_ref())?;
+                docker.negotiate_version().await.map_err(|e| match &tls {
+                    Some((dir, _)) => DriverError::transient(format!(
+                        "the Docker Engine at {endpoint} does not answer over TLS (certificates in {}): {}",
+                        dir.display(),
+                        api_error(&e)
                     )),
-                })?;
-                docker.negotiate_version().await.map_err(|e| {
-                    DriverError::transient(format!(
+                    None => DriverError::transient(format!(
                         "the Docker Engine at {endpoint} does not answer: {}",
                         api_error(&e)
-                    ))
+                    )),
                 })
             })
             .await
+    }
+
+    fn connect(
+        &self,
+        endpoint: &str,
+        tls: Option<&(PathBuf, &'static str)>,
+    ) -> Result<Docker, DriverError> {
+        let version = bollard::API_DEFAULT_VERSION;
+        let connected = match tls {
+            Some((dir, why)) => {
+                if !(endpoint.starts_with("tcp://") || endpoint.starts_with("https://")) {
+                    return Err(DriverError::bad_settings(format!(
+                        "TLS ({why}) is for tcp:// endpoints, and the Docker endpoint is {endpoint}"
+                    )));
+                }
+                let [ca, cert, key] = ["ca.pem", "cert.pem", "key.pem"].map(|f| dir.join(f));
+                for file in [&ca, &cert, &key] {
+                    if !file.is_file() {
+                        return Err(DriverError::bad_settings(format!(
+                            "TLS to the Docker Engine at {endpoint} needs {} (certificates from {why}), and there is no such file",
+                            file.display()
+                        )));
+                    }
+                }
+                // bollard asks the process for its TLS provider; this build has ring's.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                Docker::connect_with_ssl(endpoint, &key, &cert, &ca, REQUEST_TIMEOUT, version)
+            }
+            None if endpoint.starts_with("unix://") => {
+                Docker::connect_with_unix(endpoint, REQUEST_TIMEOUT, version)
+            }
+            None if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") => {
+                Docker::connect_with_http(endpoint, REQUEST_TIMEOUT, version)
+            }
+            None => {
+                return Err(DriverError::bad_settings(format!(
+                    "the Docker endpoint {endpoint} is not one this build reaches: use unix://, tcp:// (TLS with `cert_path`) or https:// (an ssh:// engine through an ssh tunnel)"
+                )))
+            }
+        };
+        connected.map_err(|e| match e {
+            bollard::errors::Error::SocketNotFoundError(path) => DriverError::transient(format!(
+                "the Docker Engine at {endpoint} does not answer: there is no socket at {path} (is dockerd, or `podman system service`, running?)"
+            )),
+            e => DriverError::bad_settings(format!(
+                "cannot use the Docker endpoint {endpoint}: {}",
+                api_error(&e)
+            )),
+        })
     }
 
     /// Engine name, version and API version, for `clouds test`.
@@ -187,8 +328,34 @@ impl DockerDriver {
         ))
     }
 
-    /// Makes sure `image` is present, pulling it when it is not.
-    async fn ensure_image(&self, image: &str) -> Result<(), DriverError> {
+    /// Makes sure `image` is present, pulling it when it is not (saying how the pull goes in
+    /// `instance`'s provisioning log); once per image and process (a failed attempt is tried
+    /// again by the next container).
+    async fn ensure_image(
+        &self,
+        image: &str,
+        progress: &ProvisionProgress,
+        instance: &str,
+    ) -> Result<(), DriverError> {
+        let known = self
+            .images
+            .lock()
+            .await
+            .entry(image.to_string())
+            .or_default()
+            .clone();
+        known
+            .get_or_try_init(|| self.look_up_or_pull(image, progress, instance))
+            .await
+            .map(|_| ())
+    }
+
+    async fn look_up_or_pull(
+        &self,
+        image: &str,
+        progress: &ProvisionProgress,
+        instance: &str,
+    ) -> Result<(), DriverError> {
         let docker = self.docker().await?;
         match docker.inspect_image(image).await {
             Ok(_) => return Ok(()),
@@ -200,6 +367,8 @@ impl DockerDriver {
                 )))
             }
         }
+        progress.line(instance, &format!("pulling the image `{image}`"));
+        let mut shown = PullProgress::default();
         let mut pull = docker.create_image(
             Some(CreateImageOptions {
                 from_image: Some(image.to_string()),
@@ -209,9 +378,14 @@ impl DockerDriver {
             None,
             None,
         );
-        while let Some(progress) = pull.next().await {
-            let failed = match progress {
-                Ok(p) => p.error_detail.and_then(|d| d.message),
+        while let Some(update) = pull.next().await {
+            let failed = match update {
+                Ok(p) => {
+                    if let Some(line) = shown.line(&p) {
+                        progress.line(instance, &line);
+                    }
+                    p.error_detail.and_then(|d| d.message)
+                }
                 Err(e) => Some(api_error(&e)),
             };
             if let Some(why) = failed {
@@ -272,6 +446,7 @@ impl DockerDriver {
         &self,
         run_id: &str,
         spec: &InstanceSpec,
+        progress: &ProvisionProgress,
     ) -> Result<Provisioned, DriverError> {
         let image = spec
             .image
@@ -284,7 +459,7 @@ impl DockerDriver {
                     spec.name
                 ))
             })?;
-        self.ensure_image(&image).await?;
+        self.ensure_image(&image, progress, &spec.name).await?;
         let network = self.network_for(run_id).await?;
         let docker = self.docker().await?;
         let name = format!(
@@ -390,7 +565,8 @@ impl DockerDriver {
 
     fn state_of(instance: &Provisioned) -> Result<(ContainerState, RemoteDir), DriverError> {
         let state: ContainerState = instance.state_as()?;
-        let dir = RemoteDir::new(state.root.clone())?;
+        // A fixed path in the container: the first step creates it, in its own exec.
+        let dir = RemoteDir::new(state.root.clone())?.made_by_steps();
         Ok((state, dir))
     }
 
@@ -547,7 +723,7 @@ impl Driver for DockerDriver {
     async fn provision(&self, req: ProvisionRequest) -> Vec<Result<Provisioned, DriverError>> {
         let mut out = Vec::with_capacity(req.instances.len());
         for spec in &req.instances {
-            out.push(self.provision_one(&req.run_id, spec).await);
+            out.push(self.provision_one(&req.run_id, spec, &req.progress).await);
         }
         out
     }
@@ -558,7 +734,7 @@ impl Driver for DockerDriver {
         instance: &Provisioned,
         _cancel: CancellationToken,
     ) -> Result<(), DriverError> {
-        let (state, dir) = Self::state_of(instance)?;
+        let (state, _dir) = Self::state_of(instance)?;
         let docker = self.docker().await?;
         let inspected = docker
             .inspect_container(&state.container, None)
@@ -581,11 +757,7 @@ impl Driver for DockerDriver {
                 instance.name
             )));
         }
-        let container = Container {
-            docker,
-            id: &state.container,
-        };
-        remote::prepare(&container, &dir).await
+        Ok(())
     }
 
     async fn run_step(
@@ -669,6 +841,49 @@ impl Driver for DockerDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pull_shows_status_changes_and_quarters_not_every_chunk() {
+        let info =
+            |id: &str, status: &str, current: i64, total: i64| bollard::models::CreateImageInfo {
+                id: Some(id.into()),
+                status: Some(status.into()),
+                progress_detail: Some(bollard::models::ProgressDetail {
+                    current: Some(current),
+                    total: Some(total),
+                }),
+                ..Default::default()
+            };
+        let mut shown = PullProgress::default();
+        let lines: Vec<String> = [
+            info("a1", "Pulling fs layer", 0, 0),
+            info("a1", "Downloading", 100_000, 4_000_000),
+            info("a1", "Downloading", 200_000, 4_000_000),
+            info("a1", "Downloading", 1_000_000, 4_000_000),
+            info("a1", "Downloading", 1_100_000, 4_000_000),
+            info("a1", "Download complete", 0, 0),
+        ]
+        .iter()
+        .filter_map(|p| shown.line(p))
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "a1: Pulling fs layer",
+                "a1: Downloading 0.1 MB of 4.0 MB",
+                "a1: Downloading 1.0 MB of 4.0 MB",
+                "a1: Download complete",
+            ]
+        );
+        let done = bollard::models::CreateImageInfo {
+            status: Some("Status: Downloaded newer image for x".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            shown.line(&done).as_deref(),
+            Some("Status: Downloaded newer image for x")
+        );
+    }
 
     #[test]
     fn names_keep_only_what_docker_allows() {

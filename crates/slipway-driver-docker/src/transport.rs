@@ -5,15 +5,17 @@
 use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::{DownloadFromContainerOptions, UploadToContainerOptions};
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptions, DownloadFromContainerOptions, UploadToContainerOptions,
+};
 use bollard::Docker;
 use futures_util::StreamExt;
-use slipway_driver::remote::{self, Exec};
+use slipway_driver::remote::{self, Exec, PathStat};
 use slipway_driver::{DriverError, OutputLine};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-use crate::api_error;
+use crate::{api_error, status_of};
 
 /// A running container, reached through `docker`.
 pub struct Container<'a> {
@@ -224,6 +226,73 @@ impl remote::Transport for Container<'_> {
         }
         Ok(archive)
     }
+
+    async fn stat(&self, path: &str) -> PathStat {
+        let stat = self
+            .docker
+            .get_container_archive_info(
+                self.id,
+                Some(ContainerArchiveInfoOptions {
+                    path: path.to_string(),
+                }),
+            )
+            .await;
+        match stat {
+            Ok(s) => s
+                .modification_time
+                .as_deref()
+                .and_then(unix_seconds)
+                .map_or(PathStat::Unknown, PathStat::Modified),
+            Err(e) if status_of(&e) == Some(404) => PathStat::Missing,
+            Err(_) => PathStat::Unknown,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time (`2000-01-01T00:00:00.5+01:00`), as the
+/// engine sends modification times.
+fn unix_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = text.get(from..from + len)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let (y, m, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hh, mm, ss) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest.as_bytes().first()? {
+        b'Z' | b'z' => 0,
+        sign @ (b'+' | b'-') => {
+            let zone = &rest[1..];
+            let (h, m) = (
+                zone.get(..2)?.parse::<i64>().ok()?,
+                zone.get(3..5)?.parse::<i64>().ok()?,
+            );
+            let minutes = h * 60 + m;
+            if *sign == b'+' {
+                minutes * 60
+            } else {
+                -minutes * 60
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
 impl Container<'_> {
@@ -270,5 +339,19 @@ mod tests {
         assert_eq!(l.push(b"o\r\nthree"), ["two"]);
         assert_eq!(l.finish().as_deref(), Some("three"));
         assert_eq!(l.finish(), None);
+    }
+
+    #[test]
+    fn engine_times_are_read_in_their_own_zone() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2000-01-01T00:00:00Z"), Some(946_684_800));
+        assert_eq!(
+            unix_seconds("2000-01-01T01:00:00.123456789+01:00"),
+            Some(946_684_800)
+        );
+        assert_eq!(unix_seconds("1999-12-31T19:00:00-05:00"), Some(946_684_800));
+        assert_eq!(unix_seconds("2026-12-03T17:12:54Z"), Some(1_796_317_974));
+        assert_eq!(unix_seconds("yesterday"), None);
+        assert_eq!(unix_seconds("2000-01-01T00:00:00"), None);
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bollard::Docker;
-use slipway_driver::remote::Transport;
+use slipway_driver::remote::{self, PathStat, Transport};
 use slipway_driver::{
     Driver, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned, StepRequest, Stream,
 };
@@ -45,6 +45,7 @@ fn run_id() -> String {
 async fn one_instance(driver: &DockerDriver, run_id: &str, image: &str) -> Provisioned {
     let mut done = driver
         .provision(ProvisionRequest {
+            progress: Default::default(),
             run_id: run_id.into(),
             run_dir: "/nonexistent".into(),
             instances: vec![InstanceSpec {
@@ -229,4 +230,149 @@ async fn exec_feeds_stdin_and_terminate_is_idempotent() {
     // A step on a container that is gone never started: the engine may retry it.
     let (result, _) = run(&driver, step(&run_id, &p, "true")).await;
     assert_eq!(result.unwrap_err().kind, ErrorKind::Transient);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_step_makes_the_instance_dir_and_an_unwritten_report_folder_is_not_fetched() {
+    let Some(image) = image() else { return };
+    let driver = DockerDriver::new(DockerSettings::default());
+    let run_id = run_id();
+    let p = one_instance(&driver, &run_id, &image).await;
+    let docker = Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap();
+    let container = Container {
+        docker: &docker,
+        id: &p.resource_id,
+    };
+    let report = "/tmp/slipway/t.1/report";
+    // No exec before the first step: the container is ready without one.
+    assert_eq!(container.stat(report).await, PathStat::Missing);
+    let (result, _) = run(
+        &driver,
+        step(&run_id, &p, "test \"$(stat -c %a /tmp/slipway/t.1)\" = 700"),
+    )
+    .await;
+    assert_eq!(result.unwrap().exit_code, 0);
+    // The engine's stat of the folder says it was never written.
+    match container.stat(report).await {
+        PathStat::Modified(at) => assert!(at < remote::REPORT_UNTOUCHED_BEFORE, "{at}"),
+        other => panic!("no time for {report}: {other:?}"),
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let fetched = driver
+        .fetch_reports(&run_id, Path::new("/nonexistent"), &p, dest.path())
+        .await
+        .unwrap();
+    assert!(fetched.is_empty(), "{fetched:?}");
+
+    let (result, _) = run(
+        &driver,
+        step(&run_id, &p, "echo hi > \"$SLIPWAY_REPORT_DIR/a.txt\""),
+    )
+    .await;
+    assert_eq!(result.unwrap().exit_code, 0);
+    match container.stat(report).await {
+        PathStat::Modified(at) => assert!(at >= remote::REPORT_UNTOUCHED_BEFORE, "{at}"),
+        other => panic!("no time for {report}: {other:?}"),
+    }
+    let fetched = driver
+        .fetch_reports(&run_id, Path::new("/nonexistent"), &p, dest.path())
+        .await
+        .unwrap();
+    assert_eq!(fetched, vec![("a.txt".to_string(), 3)]);
+
+    driver
+        .terminate(&run_id, Path::new("/nonexistent"), &[p])
+        .await
+        .unwrap();
+}
+
+/// The TLS endpoint `scripts/docker-test-env.sh` puts in front of the engine (socat verifying
+/// client certificates), its client's certificate directory and one with another CA.
+fn tls_endpoint() -> Option<(String, String, String)> {
+    let vars = [
+        "SLIPWAY_TEST_DOCKER_TLS",
+        "SLIPWAY_TEST_DOCKER_CERTS",
+        "SLIPWAY_TEST_DOCKER_WRONG_CA",
+    ]
+    .map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()));
+    if let [Some(endpoint), Some(certs), Some(wrong)] = vars {
+        return Some((endpoint, certs, wrong));
+    }
+    assert!(
+        std::env::var("SLIPWAY_REQUIRE_DOCKER").as_deref() != Ok("1"),
+        "SLIPWAY_REQUIRE_DOCKER=1 but no TLS endpoint is set up (source scripts/docker-test-env.sh)"
+    );
+    eprintln!("skipped: no TLS endpoint (source scripts/docker-test-env.sh)");
+    None
+}
+
+fn over_tls(endpoint: &str, certs: &str) -> DockerDriver {
+    DockerDriver::new(DockerSettings {
+        endpoint: Some(endpoint.into()),
+        cert_path: Some(certs.into()),
+        ..DockerSettings::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_endpoint_is_verified_and_runs_steps() {
+    let Some(image) = image() else { return };
+    let Some((endpoint, certs, wrong_ca)) = tls_endpoint() else {
+        return;
+    };
+    let driver = over_tls(&endpoint, &certs);
+    let version = driver.engine_version().await.unwrap();
+    assert!(version.contains(&format!("at {endpoint}")), "{version}");
+    assert!(version.contains("(API "), "{version}");
+
+    // A step over TLS: stdin, streamed output, outputs, the exit status.
+    let run_id = run_id();
+    let p = one_instance(&driver, &run_id, &image).await;
+    let (result, lines) = run(
+        &driver,
+        step(
+            &run_id,
+            &p,
+            "printf '%s\\n' \"$GREETING\"\necho \"n=1\" >> \"$SLIPWAY_OUTPUT\"\nexit 3\n",
+        ),
+    )
+    .await;
+    let result = result.unwrap();
+    assert_eq!((result.exit_code, result.outputs["n"].as_str()), (3, "1"));
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["it's a \"value\"", "over lines"]);
+    driver
+        .terminate(&run_id, Path::new("/nonexistent"), &[p])
+        .await
+        .unwrap();
+
+    // An engine whose certificate another CA signed is refused, and the error says so.
+    let e = over_tls(&endpoint, &wrong_ca).check().await.unwrap_err();
+    assert!(e.message.contains(&endpoint), "{e}");
+    assert!(e.message.contains("over TLS"), "{e}");
+    assert!(e.message.contains(&wrong_ca), "{e}");
+    assert!(e.message.to_lowercase().contains("certificate"), "{e}");
+
+    // Without a client certificate there is no TLS, and the setting is named.
+    let empty = tempfile::tempdir().unwrap();
+    let e = over_tls(&endpoint, empty.path().to_str().unwrap())
+        .check()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadSettings, "{e}");
+    assert!(
+        e.message.contains("ca.pem") && e.message.contains("`cert_path`"),
+        "{e}"
+    );
+
+    // Plain HTTP to the TLS endpoint does not get an answer.
+    let plain = DockerDriver::new(DockerSettings {
+        endpoint: Some(endpoint.clone()),
+        ..DockerSettings::default()
+    });
+    assert!(plain.check().await.is_err());
 }

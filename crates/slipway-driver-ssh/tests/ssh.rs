@@ -39,6 +39,7 @@ impl Lab {
 
 fn request(run_id: &str, names: &[&str]) -> ProvisionRequest {
     ProvisionRequest {
+        progress: Default::default(),
         run_id: run_id.into(),
         run_dir: PathBuf::from("/unused"),
         instances: names

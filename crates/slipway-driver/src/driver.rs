@@ -2,6 +2,7 @@
 //! trait. The engine keeps drivers as `Arc<dyn Driver>` and calls them from many tasks at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -31,6 +32,47 @@ pub struct ProvisionRequest {
     /// The run's folder under the data directory; drivers may keep files there.
     pub run_dir: PathBuf,
     pub instances: Vec<InstanceSpec>,
+    /// Where to say how long work is going (an image pull), per instance.
+    pub progress: ProvisionProgress,
+}
+
+/// Lines for people about provisioning in progress (an image being pulled), each for one
+/// instance of the request: the engine stores them in that instance's provisioning log and
+/// shows them live. The default drops them. Not part of what is asked: every two are equal.
+#[derive(Clone, Default)]
+pub struct ProvisionProgress(Option<Arc<ProgressSink>>);
+
+/// What receives a [`ProvisionProgress`] line: the instance's name and the line.
+type ProgressSink = dyn Fn(&str, &str) + Send + Sync;
+
+impl ProvisionProgress {
+    /// Calls `sink(instance name, line)` for every line.
+    pub fn new(sink: impl Fn(&str, &str) + Send + Sync + 'static) -> Self {
+        ProvisionProgress(Some(Arc::new(sink)))
+    }
+
+    /// One line about `instance` (`web.1`). Never a secret.
+    pub fn line(&self, instance: &str, text: &str) {
+        if let Some(sink) = &self.0 {
+            sink(instance, text);
+        }
+    }
+}
+
+impl std::fmt::Debug for ProvisionProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ProvisionProgress"
+        } else {
+            "ProvisionProgress(none)"
+        })
+    }
+}
+
+impl PartialEq for ProvisionProgress {
+    fn eq(&self, _: &ProvisionProgress) -> bool {
+        true
+    }
 }
 
 /// A created machine, as the engine stores it.

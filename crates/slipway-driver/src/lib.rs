@@ -13,8 +13,8 @@ mod outputs;
 pub mod remote;
 
 pub use driver::{
-    Driver, InstanceSpec, OutputLine, ProvisionRequest, Provisioned, StepRequest, StepResult,
-    Stream,
+    Driver, InstanceSpec, OutputLine, ProvisionProgress, ProvisionRequest, Provisioned,
+    StepRequest, StepResult, Stream,
 };
 pub use error::{DriverError, ErrorKind};
 pub use local::LocalDriver;

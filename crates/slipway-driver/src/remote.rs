@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! ROOT/work/               the working directory of every step
-//! ROOT/report/             SLIPWAY_REPORT_DIR
+//! ROOT/report/             SLIPWAY_REPORT_DIR (created with the time REPORT_STAMP: see fetch_reports)
 //! ROOT/steps/STEM.sh       the recipe
 //! ROOT/steps/STEM.env      its inputs and the recipe (mode 0600; deleted once read)
 //! ROOT/steps/STEM.output   SLIPWAY_OUTPUT (deleted once read back)
@@ -48,6 +48,26 @@ pub struct Exec {
     pub stderr: Vec<u8>,
 }
 
+/// What a [`Transport`] can tell of a path without running a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathStat {
+    /// The transport cannot tell cheaply (the default).
+    Unknown,
+    /// Nothing is there.
+    Missing,
+    /// It exists, last modified at this time (seconds since the Unix epoch).
+    Modified(i64),
+}
+
+/// The modification time (`touch -t`, in the machine's time zone: 2000-01-01 00:00) that the
+/// helper gives `ROOT/report` when it creates it. Anything added to the folder moves its time to
+/// the present, so a folder whose time is still before [`REPORT_UNTOUCHED_BEFORE`] is empty.
+const REPORT_STAMP: &str = "200001010000";
+
+/// 2000-01-03T00:00:00Z, in seconds since the Unix epoch: later than [`REPORT_STAMP`] in every
+/// time zone, and long before any folder is really written.
+pub const REPORT_UNTOUCHED_BEFORE: i64 = 946_857_600;
+
 /// A way to run commands on one instance.
 #[async_trait::async_trait]
 pub trait Transport: Send + Sync {
@@ -83,6 +103,14 @@ pub trait Transport: Send + Sync {
         check(&done, format_args!("cannot pack {dir}"))?;
         Ok(done.stdout)
     }
+
+    /// Whether `path` exists and when it was last modified, if the transport can tell without
+    /// a command (docker's archive endpoint answers a `HEAD` in a millisecond, where any
+    /// command costs a process in the container). [`fetch_reports`] uses it to skip the
+    /// archive of a report folder that was never written.
+    async fn stat(&self, _path: &str) -> PathStat {
+        PathStat::Unknown
+    }
 }
 
 fn check(done: &Exec, what: std::fmt::Arguments<'_>) -> Result<(), DriverError> {
@@ -103,6 +131,8 @@ fn check(done: &Exec, what: std::fmt::Arguments<'_>) -> Result<(), DriverError> 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteDir {
     root: String,
+    /// Every step creates the directory when it is missing ([`RemoteDir::made_by_steps`]).
+    made_by_steps: bool,
 }
 
 impl RemoteDir {
@@ -114,7 +144,19 @@ impl RemoteDir {
                 "the instance directory `{root}` is not an absolute path"
             )));
         }
-        Ok(RemoteDir { root })
+        Ok(RemoteDir {
+            root,
+            made_by_steps: false,
+        })
+    }
+
+    /// The driver does not call [`prepare`]: each step's wrapper creates the directory (mode
+    /// 0700) in the same command when it is missing. For drivers whose directory is a fixed
+    /// path (docker's), this spares a round trip per instance. Without it, a step whose
+    /// directory is gone cannot be set up (a transient error).
+    pub fn made_by_steps(mut self) -> Self {
+        self.made_by_steps = true;
+        self
     }
 
     pub fn root(&self) -> &str {
@@ -134,17 +176,23 @@ pub fn quote(text: &str) -> String {
 /// Creates the instance's directory (mode 0700). Idempotent.
 pub async fn prepare(t: &dyn Transport, dir: &RemoteDir) -> Result<(), DriverError> {
     let command = format!(
-        "umask 077 && mkdir -p {} {} {} && chmod 700 {}",
+        "umask 077 && mkdir -p {} {} && chmod 700 {} && {}",
         quote(&dir.join("work")),
-        quote(&dir.join("report")),
         quote(&dir.join("steps")),
         quote(dir.root()),
+        make_report_dir(&quote(&dir.join("report"))),
     );
     let done = t.exec(&command, Vec::new(), None).await?;
     check(
         &done,
         format_args!("cannot create the instance directory {}", dir.root()),
     )
+}
+
+/// Shell that creates the report folder `word` (a quoted path) when it is missing, stamped
+/// with [`REPORT_STAMP`] (a `touch` without `-t` only costs the shortcut, never the folder).
+fn make_report_dir(word: &str) -> String {
+    format!("{{ [ -d {word} ] || {{ mkdir {word} && {{ touch -t {REPORT_STAMP} {word} 2>/dev/null || :; }}; }}; }}")
 }
 
 /// [`prepare`] for a driver that knows the instance's directory only relative to the login
@@ -162,9 +210,10 @@ pub async fn prepare_in_home(
     let command = format!(
         "case \"$HOME\" in /*) ;; *) exit 3 ;; esac\n\
          d=\"$HOME\"/{rel}\n\
-         umask 077 && mkdir -p \"$d/work\" \"$d/report\" \"$d/steps\" && chmod 700 \"$d\" || exit 1\n\
+         umask 077 && mkdir -p \"$d/work\" \"$d/steps\" && chmod 700 \"$d\" && {report} || exit 1\n\
          printf '%s' \"$HOME\"\n",
         rel = quote(rel.trim_end_matches('/')),
+        report = make_report_dir("\"$d/report\""),
     );
     let done = t.exec(&command, Vec::new(), None).await?;
     if done.exit_code == 3 {
@@ -338,8 +387,20 @@ pub async fn run_step(
     let program = program.join(" ");
     // `BOUNDARY!`: the wrapper could not set the step up, and nothing of the recipe ran. Stdin
     // is read first, whatever happens next, so that the transport can always write it.
+    let make_dir = if dir.made_by_steps {
+        format!(
+            "[ -d {steps} ] || (umask 077 && mkdir -p {work} {steps} && chmod 700 {root} && {report}) || {{ cat > /dev/null; slipway_fail; }}\n",
+            steps = quote(&steps),
+            work = quote(&dir.join("work")),
+            root = quote(dir.root()),
+            report = make_report_dir(&quote(&dir.join("report"))),
+        )
+    } else {
+        String::new()
+    };
     let wrapper = format!(
         "slipway_fail() {{ rm -f {env}; printf '%s!\\n' {boundary}; exit 125; }}\n\
+         {make_dir}\
          (umask 077 && exec cat > {env}) || {{ cat > /dev/null; slipway_fail; }}\n\
          cd {work} || slipway_fail\n\
          . {env} || slipway_fail\n\
@@ -472,13 +533,28 @@ pub async fn run_step(
 }
 
 /// Copies what the steps left in `SLIPWAY_REPORT_DIR` into `dest` (created), as one archive;
-/// returns the files' paths relative to `dest` and their sizes, sorted.
+/// returns the files' paths relative to `dest` and their sizes, sorted. When the transport
+/// tells ([`Transport::stat`]) that the folder is missing or still has the time it was created
+/// with ([`REPORT_UNTOUCHED_BEFORE`]: nothing was ever written in it), there is nothing to copy
+/// and no archive is asked for.
 pub async fn fetch_reports(
     t: &dyn Transport,
     dir: &RemoteDir,
     dest: &Path,
 ) -> Result<Vec<(String, u64)>, DriverError> {
-    let archive = t.get_tar(&dir.join("report")).await?;
+    let report = dir.join("report");
+    let never_written = match t.stat(&report).await {
+        PathStat::Missing => true,
+        PathStat::Modified(at) => at < REPORT_UNTOUCHED_BEFORE,
+        PathStat::Unknown => false,
+    };
+    if never_written {
+        let dest = dest.to_path_buf();
+        return tokio::task::spawn_blocking(move || unpack(&[], &dest))
+            .await
+            .map_err(|e| DriverError::other(format!("unpacking the reports failed: {e}")))?;
+    }
+    let archive = t.get_tar(&report).await?;
     let dest = dest.to_path_buf();
     tokio::task::spawn_blocking(move || unpack(&archive, &dest))
         .await

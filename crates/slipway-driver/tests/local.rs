@@ -67,6 +67,7 @@ impl Fixture {
             .collect();
         self.driver
             .provision(ProvisionRequest {
+                progress: Default::default(),
                 run_id: self.run_id.clone(),
                 run_dir: self.run_dir.clone(),
                 instances,

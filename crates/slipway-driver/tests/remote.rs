@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use slipway_driver::remote::{self, Exec, RemoteDir, Transport};
+use slipway_driver::remote::{self, Exec, PathStat, RemoteDir, Transport};
 use slipway_driver::{DriverError, ErrorKind, OutputLine, Provisioned, StepRequest};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -19,6 +19,8 @@ struct Shell {
     refuse: Mutex<usize>,
     /// Commands containing this text fail as if the connection dropped while they ran.
     drop_on: Mutex<Option<String>>,
+    /// Answers `stat` from the file system, as docker's archive endpoint does.
+    stats: bool,
 }
 
 #[async_trait::async_trait]
@@ -87,6 +89,22 @@ impl Transport for Shell {
             stdout: out,
             stderr: err,
         })
+    }
+
+    async fn stat(&self, path: &str) -> PathStat {
+        if !self.stats {
+            return PathStat::Unknown;
+        }
+        match std::fs::metadata(path) {
+            Ok(m) => PathStat::Modified(
+                m.modified()
+                    .unwrap()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64,
+            ),
+            Err(_) => PathStat::Missing,
+        }
     }
 }
 
@@ -400,4 +418,95 @@ async fn a_step_that_cannot_be_set_up_never_ran_and_is_transient() {
     assert_eq!(e.kind, ErrorKind::Transient, "{e}");
     assert!(e.message.contains("could not start the step"), "{e}");
     assert!(!marker.exists());
+}
+
+#[tokio::test]
+async fn a_directory_made_by_steps_is_created_by_the_first_step_in_the_same_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("runs/r-1/web.1");
+    let dir = RemoteDir::new(root.to_str().unwrap())
+        .unwrap()
+        .made_by_steps();
+    let fx = Fx {
+        root: root.clone(),
+        dir,
+        shell: Arc::new(Shell {
+            stats: true,
+            ..Shell::default()
+        }),
+        _tmp: tmp,
+    };
+    let (r, lines) = run(
+        &fx,
+        &step("deployment", "pwd\n", &[]),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(r.unwrap().exit_code, 0);
+    assert_eq!(lines, [root.join("work").display().to_string()]);
+    assert_eq!(fx.shell.commands.lock().unwrap().len(), 1, "one command");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+
+    // The report folder was never written: no archive is asked for.
+    let dest = fx._tmp.path().join("fetched");
+    let files = remote::fetch_reports(&*fx.shell, &fx.dir, &dest)
+        .await
+        .unwrap();
+    assert!(files.is_empty());
+    assert!(dest.is_dir());
+    assert_eq!(
+        fx.shell.commands.lock().unwrap().len(),
+        1,
+        "no command to fetch nothing"
+    );
+
+    // Once a step writes a report (even one it removes again), the folder is fetched.
+    let (r, _) = run(
+        &fx,
+        &step(
+            "reporting",
+            "echo ok > \"$SLIPWAY_REPORT_DIR/r.txt\"\n",
+            &[],
+        ),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(r.unwrap().exit_code, 0);
+    let files = remote::fetch_reports(&*fx.shell, &fx.dir, &dest)
+        .await
+        .unwrap();
+    assert_eq!(files, vec![("r.txt".to_string(), 3)]);
+
+    // A transport that cannot stat always asks for the archive.
+    let plain = Shell::default();
+    let files = remote::fetch_reports(&plain, &fx.dir, &dest).await.unwrap();
+    assert_eq!(files, vec![("r.txt".to_string(), 3)]);
+    assert_eq!(plain.commands.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn prepare_stamps_the_report_folder_so_an_empty_one_is_never_fetched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("web.1");
+    let dir = RemoteDir::new(root.to_str().unwrap()).unwrap();
+    let shell = Shell {
+        stats: true,
+        ..Shell::default()
+    };
+    remote::prepare(&shell, &dir).await.unwrap();
+    let mtime = std::fs::metadata(root.join("report"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(mtime < remote::REPORT_UNTOUCHED_BEFORE, "{mtime}");
+    let files = remote::fetch_reports(&shell, &dir, &tmp.path().join("d"))
+        .await
+        .unwrap();
+    assert!(files.is_empty());
+    assert_eq!(shell.commands.lock().unwrap().len(), 1, "only prepare ran");
 }

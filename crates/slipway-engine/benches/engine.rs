@@ -432,6 +432,7 @@ async fn barrier_executed(recipe: &Recipe, fake: Arc<FakeDriver>) -> Duration {
         handles.push(tokio::spawn(async move {
             let mut r = fake
                 .provision(ProvisionRequest {
+                    progress: Default::default(),
                     run_id: "barrier".into(),
                     run_dir: "/nonexistent".into(),
                     instances: vec![spec],

@@ -13,8 +13,8 @@ use tokio::sync::Semaphore;
 
 use indexmap::IndexMap;
 use slipway_driver::{
-    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionRequest, Provisioned,
-    StepRequest, StepResult, Stream,
+    Driver, DriverError, ErrorKind, InstanceSpec, OutputLine, ProvisionProgress, ProvisionRequest,
+    Provisioned, StepRequest, StepResult, Stream,
 };
 use slipway_plan::{Plan, StepId, StepKind};
 use slipway_recipe::{split_image_ref, KeepRunning, Recipe, ValidateOptions};
@@ -128,6 +128,11 @@ enum Msg {
     Reports {
         instance: usize,
         result: Result<Vec<(String, u64)>, DriverError>,
+    },
+    /// A driver's line about an instance being provisioned (`Progress`).
+    ProvisionProgress {
+        instance: usize,
+        line: String,
     },
 }
 
@@ -819,10 +824,28 @@ impl Run<'_> {
                 let driver = driver.clone();
                 let cancel = self.cancel.steps.clone();
                 let permits = permits.clone();
+                let progress = {
+                    let (tx, names) = (
+                        self.tx.clone(),
+                        specs
+                            .iter()
+                            .map(|(i, s)| (s.name.clone(), *i))
+                            .collect::<Vec<_>>(),
+                    );
+                    ProvisionProgress::new(move |name, line| {
+                        if let Some((_, i)) = names.iter().find(|(n, _)| n == name) {
+                            let _ = tx.send(Msg::ProvisionProgress {
+                                instance: *i,
+                                line: line.to_string(),
+                            });
+                        }
+                    })
+                };
                 self.progress.in_flight += 1;
                 tokio::spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    let results = provision_with_retries(&*driver, req_base, specs, cancel).await;
+                    let results =
+                        provision_with_retries(&*driver, req_base, specs, progress, cancel).await;
                     let _ = tx.send(Msg::Provisioned(results));
                 });
             }
@@ -1005,6 +1028,9 @@ impl Run<'_> {
                 self.flush_logs();
                 self.progress.in_flight -= 1;
                 self.on_reports(instance, result);
+            }
+            Msg::ProvisionProgress { instance, line } => {
+                self.system_log(Some(instance), Some(StepKind::Provision), line);
             }
         }
     }
@@ -1744,6 +1770,7 @@ pub(crate) async fn provision_with_retries(
     driver: &dyn Driver,
     (run_id, run_dir): (String, PathBuf),
     specs: Vec<(usize, InstanceSpec)>,
+    progress: ProvisionProgress,
     cancel: CancellationToken,
 ) -> Vec<(usize, Result<Provisioned, DriverError>)> {
     let mut done: Vec<(usize, Result<Provisioned, DriverError>)> = Vec::with_capacity(specs.len());
@@ -1765,6 +1792,7 @@ pub(crate) async fn provision_with_retries(
             run_id: run_id.clone(),
             run_dir: run_dir.clone(),
             instances: todo.iter().map(|(_, s)| s.clone()).collect(),
+            progress: progress.clone(),
         };
         let limit = driver.provision_timeout();
         let count = req.instances.len();

@@ -553,6 +553,7 @@ async fn scale_up(env: &Arc<Env>, s: &Scale, known: &[Known], plan: &ScalePlan) 
         &*driver,
         (env.run_id.clone(), env.run_dir.clone()),
         specs,
+        slipway_driver::ProvisionProgress::default(),
         env.cancel.clone(),
     )
     .await;
