@@ -87,7 +87,12 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
   const [tab, setTab] = useState<"logs" | "timeline">("logs");
   const [now, setNow] = useState(Date.now());
   const logs = useRef(new LogBuffer());
-  const [logTick, bumpLogs] = useFrameTick();
+  // New lines wake the log pane only: the graph and the panels do not redraw for them.
+  const logListeners = useRef(new Set<() => void>());
+  const onLogs = useCallback((listener: () => void) => {
+    logListeners.current.add(listener);
+    return () => void logListeners.current.delete(listener);
+  }, []);
   // The newest detail, applied once a frame however often it arrives.
   const pendingDetail = useRef<RunDetail | null>(null);
 
@@ -109,11 +114,11 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
         logs.current.append(u.lines);
         // A measuring hook for the performance bench (src-tauri/tests/e2e.rs); absent otherwise.
         (window as unknown as { __slipwayLogSeen?: (lines: LogLine[]) => void }).__slipwayLogSeen?.(u.lines);
-        bumpLogs();
+        for (const listener of logListeners.current) listener();
       }
     });
     return stop;
-  }, [props.runId, bumpLogs]);
+  }, [props.runId]);
 
   const running = detail ? !isFinal(detail.run) : true;
   useEffect(() => {
@@ -277,7 +282,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
           </button>
         </div>
         {tab === "logs" ? (
-          <LogPane buffer={logs.current} tick={logTick} instances={detail?.instances ?? []} selectedNode={selected} />
+          <LogPane buffer={logs.current} onLogs={onLogs} instances={detail?.instances ?? NO_INSTANCES} selectedNode={selected} />
         ) : detail ? (
           <Timeline detail={detail} now={now} />
         ) : null}
@@ -362,7 +367,27 @@ function InstanceCard(props: { detail: RunDetail; instance: Instance }) {
 }
 
 /** The log pane: one instance or all, search, follow mode, copy; only the visible rows are drawn. */
-function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]; selectedNode: string | null }) {
+const NO_INSTANCES: Instance[] = [];
+
+/** The log pane, virtualized; redrawn once a frame while lines arrive (`onLogs`). */
+const LogPane = memo(function LogPane(props: {
+  buffer: LogBuffer;
+  onLogs: (listener: () => void) => () => void;
+  instances: Instance[];
+  selectedNode: string | null;
+}) {
+  const [tick, bump] = useFrameTick();
+  useEffect(() => props.onLogs(bump), [props.onLogs, bump]);
+  // A big run has hundreds of instances: their options are made when they change, not per frame.
+  const options = useMemo(
+    () =>
+      props.instances.map((i) => (
+        <option key={i.name} value={i.name}>
+          {i.name}
+        </option>
+      )),
+    [props.instances],
+  );
   const [instance, setInstance] = useState<string | null>(null);
   const [query, setQuery] = useState("");
   const [followTail, setFollowTail] = useState(true);
@@ -379,7 +404,7 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
   }, [props.selectedNode]);
 
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const lines = useMemo(() => props.buffer.filter(instance, query), [props.buffer, props.tick, instance, query]);
+  const lines = useMemo(() => props.buffer.filter(instance, query), [props.buffer, tick, instance, query]);
 
   useEffect(() => {
     const el = box.current;
@@ -408,11 +433,7 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
       <div className="sw-logs__bar">
         <select value={instance ?? ""} onChange={(e) => setInstance(e.target.value || null)} data-testid="log-instance" aria-label="Instance">
           <option value="">all instances</option>
-          {props.instances.map((i) => (
-            <option key={i.name} value={i.name}>
-              {i.name}
-            </option>
-          ))}
+          {options}
         </select>
         <input type="search" placeholder="Search the log" value={query} onChange={(e) => setQuery(e.target.value)} data-testid="log-search" />
         <label className="sw-logs__follow">
@@ -449,7 +470,7 @@ function LogPane(props: { buffer: LogBuffer; tick: number; instances: Instance[]
       </div>
     </div>
   );
-}
+});
 
 function Timeline(props: { detail: RunDetail; now: number }) {
   const { bars, span } = timeline(props.detail, props.now);
