@@ -183,6 +183,9 @@ fn notify_run_ends(app: tauri::AppHandle) {
     });
 }
 
+/// Set while the question on closing is on screen.
+static ASKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Set once the user answered the question on closing: the next close goes through.
 static CLOSE_ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -197,11 +200,17 @@ fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
     if CLOSE_ANSWERED.load(Ordering::SeqCst) {
         return;
     }
+    if ASKING.load(Ordering::SeqCst) {
+        // The question is on screen already: a second press of the close button waits for it.
+        api.prevent_close();
+        return;
+    }
     let going = window.state::<Arc<Context>>().launched_and_going();
     if going.is_empty() {
         return;
     }
     api.prevent_close();
+    ASKING.store(true, Ordering::SeqCst);
     let message = format!(
         "{} run{} launched from this window {} still going ({}). Keep {} running in the background, or terminate {}?",
         going.len(),
@@ -223,6 +232,7 @@ fn ask_on_close(window: &tauri::Window, event: &tauri::WindowEvent) {
             "Cancel".into(),
         ))
         .show_with_result(move |answer| {
+            ASKING.store(false, Ordering::SeqCst);
             let MessageDialogResult::Custom(label) = answer else {
                 return; // closed without an answer: the window stays
             };

@@ -162,17 +162,17 @@ impl App {
     }
 
     async fn wait(&self, css: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(e) => e,
-            Err(e) => {
-                let shot = self.failure_screenshot().await;
-                panic!("{css} did not appear: {e} (screenshot: {shot})")
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Any error is "not yet": an element React replaced while it was being looked up
+            // is stale, and the next look finds its successor.
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => return e,
+                Err(e) if Instant::now() >= deadline => {
+                    let shot = self.failure_screenshot().await;
+                    panic!("{css} did not appear: {e} (screenshot: {shot})")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
     }
@@ -462,26 +462,31 @@ impl App {
 
     /// The text content of an element (visible or not).
     async fn text(&self, css: &str) -> String {
-        let e = self.wait(css).await;
-        let text = self.js(
-            "return arguments[0].textContent",
-            vec![serde_json::to_value(&e).unwrap()],
-        );
-        text.await.as_str().unwrap_or_default().trim().to_string()
+        self.wait(css).await;
+        self.current_text(css)
+            .await
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// The text of the first element matching `css` right now, looked up and read in one
+    /// script (an element handle can go stale between the two when React replaces it).
+    async fn current_text(&self, css: &str) -> Option<String> {
+        let text = self
+            .js(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                vec![json!(css)],
+            )
+            .await;
+        text.as_str().map(str::to_string)
     }
 
     /// Waits until the text of `css` contains `needle`.
     async fn wait_text(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
-            let e = self.wait(css).await;
-            let text = self
-                .js(
-                    "return arguments[0].textContent",
-                    vec![serde_json::to_value(&e).unwrap()],
-                )
-                .await;
-            let text = text.as_str().unwrap_or_default().to_string();
+            let text = self.current_text(css).await.unwrap_or_default();
             if text.contains(needle) {
                 return text;
             }
@@ -1291,12 +1296,20 @@ async fn quitting_the_app_during_a_run_asks_and_keep_running_leaves_the_run_goin
     app.wait_tone("hello", "active").await;
 
     // The window's close button asks; Cancel keeps the window and the run.
-    desktop(&["close", "Slipway"]);
-    desktop(&["answer", "Runs are still going", "Cancel"]);
+    desktop(&[
+        "close-and-answer",
+        "Slipway",
+        "Runs are still going",
+        "Cancel",
+    ]);
     assert_eq!(app.text(&tid("run-id")).await, id, "the window stayed");
     // Asked again, Keep running: the window goes, the run does not.
-    desktop(&["close", "Slipway"]);
-    desktop(&["answer", "Runs are still going", "Keep running"]);
+    desktop(&[
+        "close-and-answer",
+        "Slipway",
+        "Runs are still going",
+        "Keep running",
+    ]);
     desktop(&["gone", "Slipway"]);
     let App {
         home,
@@ -1334,8 +1347,12 @@ async fn quitting_the_app_during_a_run_and_answering_terminate_ends_the_run() {
     app.wait(&tid("node-hello")).await;
     let id = app.launch_open_deployment(None).await;
     app.wait_tone("hello", "active").await;
-    desktop(&["close", "Slipway"]);
-    desktop(&["answer", "Runs are still going", "Terminate"]);
+    desktop(&[
+        "close-and-answer",
+        "Slipway",
+        "Runs are still going",
+        "Terminate",
+    ]);
     desktop(&["gone", "Slipway"]);
     let App {
         home,
