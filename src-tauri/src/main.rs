@@ -65,8 +65,8 @@ macro_rules! tauri_streams {
                 std::thread::spawn(move || {
                     use tauri::Manager;
                     let ctx = app.state::<Arc<Context>>();
-                    let mut send = |update: $update| on_event.send(update).is_ok();
-                    if let Err(e) = slipway_api::$name(&ctx, args, &mut send) {
+                    let send = |update: $update| on_event.send(update).is_ok();
+                    if let Err(e) = slipway_api::$name(&ctx, args, &send) {
                         eprintln!("{}: {} ({})", stringify!($name), e.message, e.code);
                     }
                 });
@@ -105,6 +105,10 @@ slipway_api::for_each_command!(command_names);
 const USAGE: &str = "usage: slipway-desktop [FILE]\n\nOpens the Slipway designer; FILE, a recipe (*.slipway.yaml), is imported and opened at start.\nThe data directory is $SLIPWAY_HOME, or the platform's data directory.";
 
 fn main() {
+    // Before anything starts a thread or WebKit reads its environment.
+    if let Some((name, value)) = webkit_compositing(|n| std::env::var_os(n), has_gpu()) {
+        std::env::set_var(name, value);
+    }
     let initial_file = match initial_file(std::env::args_os().skip(1)) {
         Ok(file) => file,
         Err((message, code)) => {
@@ -260,6 +264,40 @@ const CLOSE_QUESTION: &str = "Runs are still going";
 const KEEP_RUNNING: &str = "Keep running";
 const TERMINATE: &str = "Terminate";
 
+/// Whether the machine has a GPU that WebKitGTK's OpenGL compositor can use: a DRM render node
+/// (Mesa, any vendor) or NVIDIA's proprietary device.
+fn has_gpu() -> bool {
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
+        dir.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    render_node || std::path::Path::new("/dev/nvidia0").exists()
+}
+
+/// What to set in WebKitGTK's environment for compositing, if anything. WebKitGTK composites
+/// the page with OpenGL; without a GPU (a VM, a remote desktop, a CI machine under Xvfb) Mesa
+/// emulates OpenGL on the CPU (llvmpipe), and that costs more than the page itself: profiled
+/// during a 200-instance run, llvmpipe took a third of both cores and the run view drew 10 to 15
+/// frames a second (docs/desktop.md has the figures). Without a GPU the page is drawn without
+/// compositing; a choice of the user's (either WebKit variable, or `LIBGL_ALWAYS_SOFTWARE` to
+/// declare the GPU unusable) is left alone.
+fn webkit_compositing(
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    gpu: bool,
+) -> Option<(&'static str, &'static str)> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let chosen = [
+        "WEBKIT_DISABLE_COMPOSITING_MODE",
+        "WEBKIT_FORCE_COMPOSITING_MODE",
+    ]
+    .iter()
+    .any(|n| env(n).is_some());
+    let software = env("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| v != "0" && !v.is_empty());
+    (!chosen && (!gpu || software)).then_some(("WEBKIT_DISABLE_COMPOSITING_MODE", "1"))
+}
+
 /// The recipe file named on the command line, made absolute (the UI reads it later, and the
 /// working directory is the shell's); or what to print instead of starting, and the exit code.
 fn initial_file(
@@ -311,6 +349,21 @@ mod tests {
             parse(&["/tmp/x.slipway.yaml"]),
             Ok(Some(PathBuf::from("/tmp/x.slipway.yaml")))
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn without_a_gpu_the_page_is_drawn_without_compositing_unless_the_user_chose() {
+        let none = |_: &str| None;
+        let disable = Some(("WEBKIT_DISABLE_COMPOSITING_MODE", "1"));
+        assert_eq!(webkit_compositing(none, false), disable);
+        assert_eq!(webkit_compositing(none, true), None);
+        let software = |n: &str| (n == "LIBGL_ALWAYS_SOFTWARE").then(|| "1".into());
+        assert_eq!(webkit_compositing(software, true), disable);
+        let forced = |n: &str| (n == "WEBKIT_FORCE_COMPOSITING_MODE").then(|| "1".into());
+        assert_eq!(webkit_compositing(forced, false), None);
+        let off = |n: &str| (n == "WEBKIT_DISABLE_COMPOSITING_MODE").then(|| "0".into());
+        assert_eq!(webkit_compositing(off, false), None);
     }
 
     #[test]

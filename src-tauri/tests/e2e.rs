@@ -1394,7 +1394,7 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
     let app = start_for_runs(&[file.to_string_lossy().into_owned()]).await;
     app.wait(&tid("node-hello")).await;
     app.js(
-        "window.__bench = { latencies: [], arrivals: [], frames: [], lines: 0, last: performance.now(), on: true };
+        "window.__bench = { latencies: [], arrivals: [], frames: [], batches: [], ticks: [], lines: 0, last: performance.now(), on: true };
          window.__slipwayLogSeen = (lines) => {
              const got = Date.now();
              for (const l of lines) if (l.instance) window.__bench.arrivals.push(got - l.at);
@@ -1402,9 +1402,10 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
                  const drawn = Date.now();
                  for (const l of lines) if (l.instance) window.__bench.latencies.push(drawn - l.at);
                  window.__bench.lines += lines.length;
+                 window.__bench.batches.push([Math.min(...lines.map((l) => l.at)), Math.max(...lines.map((l) => l.at)), got, drawn, lines.length]);
              });
          };
-         const tick = (t) => { const b = window.__bench; b.frames.push(t - b.last); b.last = t;
+         const tick = (t) => { const b = window.__bench; b.frames.push(t - b.last); b.last = t; b.ticks.push(Date.now());
              if (b.on) requestAnimationFrame(tick); };
          requestAnimationFrame(tick);
          return true;",
@@ -1454,6 +1455,15 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
             vec![],
         )
         .await;
+    let trace = app
+        .js(
+            "const b = window.__bench; return { batches: b.batches, ticks: b.ticks };",
+            vec![],
+        )
+        .await;
+    let trace_file = repo().join("target/e2e/bench-run-view-trace.json");
+    std::fs::write(&trace_file, trace.to_string()).unwrap();
+    println!("trace (per batch: first line's time, last line's, page has it, drawn, lines; frame ticks): {}", trace_file.display());
     println!("\n| measure (200 instances, 10,000 lines) | p50 | p95 | max |");
     println!("|---|---|---|---|");
     println!(

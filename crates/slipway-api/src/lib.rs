@@ -335,8 +335,9 @@ macro_rules! for_each_command {
 }
 
 /// Every live-update stream of the desktop, declared once: `name(ArgsStruct { .. }) -> Update;`.
-/// The handler `slipway_api::name(ctx, args, send)` calls `send` with each update until it
-/// returns false or the stream ends; the Tauri shell passes a `Channel` as `onEvent`.
+/// The handler `slipway_api::name(ctx, args, send)` calls `send` (`Fn + Sync`: a handler may
+/// send from more than one thread) with each update until it returns false or the stream ends;
+/// the Tauri shell passes a `Channel` as `onEvent`.
 #[macro_export]
 macro_rules! for_each_stream {
     ($callback:ident $([$($before:tt)*])?) => {

@@ -521,63 +521,105 @@ pub fn follow_stop(ctx: &Context, args: FollowStopArgs) -> Result<(), CommandErr
     Ok(())
 }
 
-/// How often a follower looks at the store: well inside the 250 ms the UI promises.
-const POLL: Duration = Duration::from_millis(40);
-/// The shortest time between two details sent to the page.
+/// How often a follower looks for new log lines: a line reaches the page well inside the 250 ms
+/// the UI promises, and a look that finds nothing costs one indexed query.
+const LINES_POLL: Duration = Duration::from_millis(20);
+/// How often a follower looks whether the run's detail changed.
+const DETAIL_POLL: Duration = Duration::from_millis(40);
+/// The shortest time between two details sent to the page (a big run's detail is large).
 const DETAIL_EVERY: Duration = Duration::from_millis(120);
 
-/// Follows a run through the store, on its own connection (the app's commands are not held up),
-/// sending its detail whenever it changed and its new log lines, until it ends or `send` says
-/// nobody listens. Lines after `after_log` only.
+/// Follows a run through the store (on connections of its own: the app's commands are not held
+/// up), sending its detail whenever it changed and its new log lines, until it ends or `send`
+/// says nobody listens. Lines after `after_log` only.
+///
+/// The first detail comes first, then the lines so far. From then on the lines and the details
+/// go on two threads: a big run's detail takes a while to read and send, and lines never wait
+/// for it. Once the detail says the run is final, its last lines follow, then the end.
 pub fn run_follow(
     ctx: &Context,
     args: RunFollowArgs,
-    send: &mut dyn FnMut(RunUpdate) -> bool,
+    send: &(dyn Fn(RunUpdate) -> bool + Sync),
 ) -> Result<(), CommandError> {
     let (id, after_log) = (args.id.as_str(), args.after_log.unwrap_or(0));
     let stop = || ctx.follow_stopped(&args.token);
     let store = Store::open(&ctx.home)?;
-    let mut last_mark = None;
-    let mut last_detail: Option<Instant> = None;
+    let mark = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
+    let detail = store.run_live(id)?.ok_or_else(|| not_found(id))?;
+    // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
+    let finished = detail.run.state.is_final();
     let mut last_log = after_log;
+    if !send(RunUpdate::Detail {
+        detail: Box::new(detail),
+    }) || !send_new_lines(&store, id, &mut last_log, send)?
+    {
+        return Ok(());
+    }
+    // Set when either side is done: the run ended, nobody listens, or an error.
+    let quit = std::sync::atomic::AtomicBool::new(false);
+    let quit_now = || quit.load(std::sync::atomic::Ordering::SeqCst) || stop();
+    let ended = finished
+        || std::thread::scope(|scope| -> Result<bool, CommandError> {
+            let details = scope.spawn(|| {
+                let ended = follow_details(ctx, id, mark, &quit_now, send);
+                quit.store(true, std::sync::atomic::Ordering::SeqCst);
+                ended
+            });
+            let lines = (|| -> Result<bool, CommandError> {
+                while !quit_now() {
+                    std::thread::sleep(LINES_POLL);
+                    if !send_new_lines(&store, id, &mut last_log, send)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })();
+            quit.store(true, std::sync::atomic::Ordering::SeqCst);
+            let ended = details
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            Ok(lines? && ended)
+        })?;
+    // A final run has nothing more to say once its last lines are out (a kept `ready` run
+    // may still be terminated: it is followed on).
+    if ended && send_new_lines(&store, id, &mut last_log, send)? {
+        let _ = send(RunUpdate::End);
+    }
+    Ok(())
+}
+
+/// The details side of [`run_follow`]: sends the run's detail whenever its mark moves on from
+/// `mark` (at most one every DETAIL_EVERY); true once it sent a final one, false when told to quit
+/// or nobody listens.
+fn follow_details(
+    ctx: &Context,
+    id: &str,
+    mut mark: (i64, i64, i64, i64),
+    quit: &dyn Fn() -> bool,
+    send: &(dyn Fn(RunUpdate) -> bool + Sync),
+) -> Result<bool, CommandError> {
+    let store = Store::open(&ctx.home)?;
+    let mut last_sent = Instant::now();
     loop {
-        if stop() {
-            return Ok(());
+        std::thread::sleep(DETAIL_POLL.max(DETAIL_EVERY.saturating_sub(last_sent.elapsed())));
+        if quit() {
+            return Ok(false);
         }
-        let mark = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
-        let mut finished = false;
-        // The detail comes first, then new lines first: they are small and the page draws
-        // them at once, while a big run's detail takes a while to read, send and parse.
-        let first = last_mark.is_none();
-        if !first && !send_new_lines(&store, id, &mut last_log, send)? {
-            return Ok(());
+        let now = store.run_mark(id)?.ok_or_else(|| not_found(id))?;
+        if now == mark {
+            continue;
         }
-        // The detail of a big run is large: at most one every DETAIL_EVERY (still well inside
-        // the 250 ms promised).
-        if last_mark != Some(mark) && last_detail.is_none_or(|at| at.elapsed() >= DETAIL_EVERY) {
-            last_detail = Some(Instant::now());
-            let detail = store.run_live(id)?.ok_or_else(|| not_found(id))?;
-            // An interrupted run is followed on too: `slipway terminate` may be tearing it down.
-            finished = detail.run.state.is_final();
-            last_mark = Some(mark);
-            if !send(RunUpdate::Detail {
-                detail: Box::new(detail),
-            }) {
-                return Ok(());
-            }
+        let detail = store.run_live(id)?.ok_or_else(|| not_found(id))?;
+        let finished = detail.run.state.is_final();
+        (mark, last_sent) = (now, Instant::now());
+        if !send(RunUpdate::Detail {
+            detail: Box::new(detail),
+        }) {
+            return Ok(false);
         }
-        // The lines so far follow the first detail; those written while the last detail was
-        // read belong before the end.
-        if (first || finished) && !send_new_lines(&store, id, &mut last_log, send)? {
-            return Ok(());
-        }
-        // A final run has nothing more to say once its last lines are out (a kept `ready` run
-        // may still be terminated: it is followed on).
         if finished {
-            let _ = send(RunUpdate::End);
-            return Ok(());
+            return Ok(true);
         }
-        std::thread::sleep(POLL);
     }
 }
 
@@ -586,7 +628,7 @@ fn send_new_lines(
     store: &Store,
     id: &str,
     last_log: &mut i64,
-    send: &mut dyn FnMut(RunUpdate) -> bool,
+    send: &(dyn Fn(RunUpdate) -> bool + Sync),
 ) -> Result<bool, CommandError> {
     const PAGE: usize = 2000;
     loop {
@@ -610,7 +652,7 @@ fn send_new_lines(
 pub fn runs_follow(
     ctx: &Context,
     args: RunsFollowArgs,
-    send: &mut dyn FnMut(Vec<RunHistoryEntry>) -> bool,
+    send: &(dyn Fn(Vec<RunHistoryEntry>) -> bool + Sync),
 ) -> Result<(), CommandError> {
     let stop = || ctx.follow_stopped(&args.token);
     let store = Store::open(&ctx.home)?;

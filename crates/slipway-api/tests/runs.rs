@@ -178,7 +178,7 @@ fn a_run_is_followed_through_the_store_listed_and_deleted_once_finished() {
                 after_log: None,
                 token: "t".into(),
             };
-            slipway_api::run_follow(ctx, args, &mut |u| tx.send(u).is_ok()).unwrap();
+            slipway_api::run_follow(ctx, args, &|u| tx.send(u).is_ok()).unwrap();
         });
         // The first detail, then the lines written so far.
         match rx.recv().unwrap() {
@@ -236,13 +236,13 @@ fn a_stopped_follow_ends() {
     let args = slipway_api::RunsFollowArgs {
         token: "gone".into(),
     };
-    let mut sent = 0;
-    slipway_api::runs_follow(&ctx, args, &mut |_| {
-        sent += 1;
+    let sent = std::sync::atomic::AtomicUsize::new(0);
+    slipway_api::runs_follow(&ctx, args, &|_| {
+        sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         true
     })
     .unwrap();
-    assert_eq!(sent, 0);
+    assert_eq!(sent.into_inner(), 0);
 }
 
 fn new_run(writer: &mut Store, id: &str) {
