@@ -127,6 +127,19 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
     return () => clearInterval(t);
   }, [running]);
 
+  // The log pane's instance picker changes when instances come or go, not with every detail.
+  const namesKey = detail ? detail.instances.map((i) => `${i.node}\t${i.name}`).join("\n") : "";
+  const instanceNames = useMemo<InstanceName[]>(
+    () =>
+      namesKey
+        ? namesKey.split("\n").map((l) => {
+            const [node, name] = l.split("\t");
+            return { node: node!, name: name! };
+          })
+        : NO_INSTANCES,
+    [namesKey],
+  );
+
   const theme = useDesigner(resolvedTheme);
   const flow = useMemo(() => (recipe ? recipeToFlow(recipe, { problems: [] }) : null), [recipe]);
   const nodes = useMemo<RunFlowNode[]>(() => {
@@ -282,7 +295,7 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
           </button>
         </div>
         {tab === "logs" ? (
-          <LogPane buffer={logs.current} onLogs={onLogs} instances={detail?.instances ?? NO_INSTANCES} selectedNode={selected} />
+          <LogPane buffer={logs.current} onLogs={onLogs} instances={instanceNames} selectedNode={selected} />
         ) : detail ? (
           <Timeline detail={detail} now={now} />
         ) : null}
@@ -366,14 +379,19 @@ function InstanceCard(props: { detail: RunDetail; instance: Instance }) {
   );
 }
 
-/** The log pane: one instance or all, search, follow mode, copy; only the visible rows are drawn. */
-const NO_INSTANCES: Instance[] = [];
+/** An instance as the log pane's picker knows it. */
+interface InstanceName {
+  node: string;
+  name: string;
+}
+const NO_INSTANCES: InstanceName[] = [];
 
-/** The log pane, virtualized; redrawn once a frame while lines arrive (`onLogs`). */
+/** The log pane: one instance or all, search, follow mode, copy; virtualized (only the visible
+ * rows are drawn), and redrawn once a frame while lines arrive (`onLogs`). */
 const LogPane = memo(function LogPane(props: {
   buffer: LogBuffer;
   onLogs: (listener: () => void) => () => void;
-  instances: Instance[];
+  instances: InstanceName[];
   selectedNode: string | null;
 }) {
   const [tick, bump] = useFrameTick();
