@@ -1410,14 +1410,6 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
          // The page's main thread held up: every gap of a 5 ms timer over 30 ms, and when.
          window.__bench.stalls = []; let beat = Date.now();
          setInterval(() => { const now = Date.now(); if (now - beat > 30) window.__bench.stalls.push([now, now - beat]); beat = now; }, 5);
-         // Payloads over 8 KiB come by a fetch (Tauri's channel): how long each took, and when.
-         window.__bench.fetches = [];
-         try { const inv = window.__TAURI_INTERNALS__.invoke;
-             window.__TAURI_INTERNALS__.invoke = function (cmd, ...rest) {
-                 if (cmd !== 'plugin:__TAURI_CHANNEL__|fetch') return inv.call(this, cmd, ...rest);
-                 const t = Date.now();
-                 return inv.call(this, cmd, ...rest).then((r) => { window.__bench.fetches.push([t, Date.now() - t]); return r; });
-             }; } catch (e) { window.__bench.fetches = String(e); }
          requestAnimationFrame(tick);
          return true;",
         vec![],
@@ -1468,14 +1460,14 @@ async fn bench_the_run_view_with_200_instances_and_10000_log_lines() {
         .await;
     let trace = app
         .js(
-            "const b = window.__bench; return { batches: b.batches, ticks: b.ticks, stalls: b.stalls, fetches: b.fetches };",
+            "const b = window.__bench; return { batches: b.batches, ticks: b.ticks, stalls: b.stalls };",
             vec![],
         )
         .await;
     let trace_file = repo().join("target/e2e/bench-run-view-trace.json");
     std::fs::create_dir_all(trace_file.parent().unwrap()).unwrap();
     std::fs::write(&trace_file, trace.to_string()).unwrap();
-    println!("trace (per batch: first line's time, last line's, page has it, drawn, lines; frame ticks; main-thread stalls; channel fetches): {}", trace_file.display());
+    println!("trace (per batch: first line's time, last line's, page has it, drawn, lines; frame ticks; main-thread stalls): {}", trace_file.display());
     println!("\n| measure (200 instances, 10,000 lines) | p50 | p95 | max |");
     println!("|---|---|---|---|");
     println!(

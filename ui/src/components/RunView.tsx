@@ -130,13 +130,8 @@ export function RunView(props: { runId: string; onClose: () => void; onRelaunch:
   // The log pane's instance picker changes when instances come or go, not with every detail.
   const namesKey = detail ? detail.instances.map((i) => `${i.node}\t${i.name}`).join("\n") : "";
   const instanceNames = useMemo<InstanceName[]>(
-    () =>
-      namesKey
-        ? namesKey.split("\n").map((l) => {
-            const [node, name] = l.split("\t");
-            return { node: node!, name: name! };
-          })
-        : NO_INSTANCES,
+    () => detail?.instances.map(({ node, name }) => ({ node, name })) ?? NO_INSTANCES,
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [namesKey],
   );
 
